@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+
+.PHONY: install test demo lint clean
+
+$(STAMP): pyproject.toml $(PLUGINS) Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	for p in $(dir $(PLUGINS)); do $(PY) -m pip install -q --no-deps -e $$p || exit 1; done
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check core plugins tests examples benchmarks
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) examples/hello.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check core plugins tests examples benchmarks
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,196 @@
+"""Tensorflux: a TensorFlow-1.x-style dataflow runtime whose devices, kernels and formats are plugins.
+
+Example:
+    >>> import tensorflux as tf
+    >>> tf.Session().run(tf.constant('Hello'))
+    b'Hello'
+"""
+
+from __future__ import annotations
+
+from . import errors as errors
+from ._internal import overloads as _overloads  # noqa: F401 - installs Tensor operator overloads
+from ._internal.dtypes import (
+    DType as DType,  # noqa: A004
+    as_dtype as as_dtype,
+    bfloat16 as bfloat16,
+    bool_ as bool,
+    float16 as float16,
+    float16 as half,
+    float32 as float,  # noqa: A004
+    float32 as float32,
+    float64 as double,
+    float64 as float64,
+    int8 as int8,
+    int16 as int16,
+    int32 as int32,
+    int64 as int64,
+    string as string,
+    uint8 as uint8,
+)
+from ._internal.graph import (
+    Graph as Graph,
+    GraphKeys as GraphKeys,
+    Operation as Operation,
+    Tensor as Tensor,
+    add_to_collection as add_to_collection,
+    control_dependencies as control_dependencies,
+    device as device,
+    get_collection as get_collection,
+    get_collection_ref as get_collection_ref,
+    get_default_graph as get_default_graph,
+    name_scope as name_scope,
+    reset_default_graph as reset_default_graph,
+)
+from ._internal.op_builder import convert_to_tensor as convert_to_tensor
+from ._internal.ops.array_ops import (
+    concat as concat,
+    constant as constant,
+    expand_dims as expand_dims,
+    fill as fill,
+    gather as gather,
+    identity as identity,
+    one_hot as one_hot,
+    ones as ones,
+    ones_like as ones_like,
+    pad as pad,
+    placeholder as placeholder,  # noqa: A004
+    placeholder_with_default as placeholder_with_default,
+    range as range,
+    rank as rank,  # noqa: A004
+    reshape as reshape,
+    shape as shape,
+    size as size,
+    slice as slice,
+    split as split,
+    squeeze as squeeze,
+    stack as stack,
+    stop_gradient as stop_gradient,
+    strided_slice as strided_slice,
+    tile as tile,
+    transpose as transpose,
+    unstack as unstack,
+    where as where,
+    zeros as zeros,
+    zeros_like as zeros_like,
+)
+from ._internal.ops.math_ops import (
+    abs as abs,  # noqa: A004
+    add as add,
+    add_n as add_n,
+    argmax as argmax,
+    argmin as argmin,
+    cast as cast,
+    ceil as ceil,
+    divide as divide,
+    equal as equal,
+    exp as exp,
+    floor as floor,
+    floordiv as floordiv,
+    greater as greater,
+    greater_equal as greater_equal,
+    less as less,
+    less_equal as less_equal,
+    log as log,
+    log1p as log1p,
+    logical_and as logical_and,
+    logical_not as logical_not,
+    logical_or as logical_or,
+    matmul as matmul,
+    maximum as maximum,
+    minimum as minimum,
+    mod as mod,
+    multiply as mul,  # noqa: F401
+    multiply as multiply,
+    negative as neg,
+    negative as negative,
+    not_equal as not_equal,  # noqa: A004
+    pow as pow,
+    reciprocal as reciprocal,
+    reduce_all as reduce_all,
+    reduce_any as reduce_any,
+    reduce_max as reduce_max,
+    reduce_mean as reduce_mean,
+    reduce_min as reduce_min,
+    reduce_prod as reduce_prod,  # noqa: A004
+    reduce_sum as reduce_sum,
+    round as round,
+    rsqrt as rsqrt,
+    sign as sign,
+    sqrt as sqrt,
+    square as square,
+    squared_difference as squared_difference,
+    subtract as sub,
+    subtract as subtract,
+    to_float as to_float,
+    to_int32 as to_int32,
+    to_int64 as to_int64,
+    truediv as truediv,
+)
+from ._internal.ops.random_ops import (
+    random_normal as random_normal,
+    random_uniform as random_uniform,
+    set_random_seed as set_random_seed,
+    truncated_normal as truncated_normal,
+)
+from ._internal.ops.state_ops import (
+    group as group,  # noqa: A004
+    no_op as no_op,
+    tuple as tuple,
+)
+from ._internal.session import (
+    InteractiveSession as InteractiveSession,
+    Session as Session,
+    get_default_session as get_default_session,
+)
+from ._internal.shapes import TensorShape as TensorShape
+from ._internal.variables import (
+    Variable as Variable,
+    global_variables as global_variables,
+    global_variables_initializer as global_variables_initializer,
+    initialize_all_variables as initialize_all_variables,
+    local_variables as local_variables,
+    local_variables_initializer as local_variables_initializer,
+    trainable_variables as trainable_variables,
+    variables_initializer as variables_initializer,
+)
+
+
+def assign(ref, value, validate_shape: bool = True, use_locking: bool = True, name=None):  # noqa: ANN001, ANN201
+    """Assign ``value`` to variable ``ref``; returns the new value.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> v = tf.Variable(0)
+        >>> tf.assign(v, 5).op.type
+        'Assign'
+    """
+    return ref.assign(value, use_locking=use_locking, name=name) if validate_shape else _assign_unvalidated(
+        ref, value, name)
+
+
+def _assign_unvalidated(ref, value, name):  # noqa: ANN001, ANN202
+    from ._internal.op_builder import apply_op
+
+    return apply_op("Assign", ref._ref, value, validate_shape=False, name=name or "Assign")[0]
+
+
+def assign_add(ref, value, use_locking: bool = False, name=None):  # noqa: ANN001, ANN201
+    """Add ``value`` to variable ``ref``. Example: ``sess.run(tf.assign_add(step, 1))``."""
+    return ref.assign_add(value, use_locking=use_locking, name=name)
+
+
+def assign_sub(ref, value, use_locking: bool = False, name=None):  # noqa: ANN001, ANN201
+    """Subtract ``value`` from variable ``ref``. Example: ``sess.run(tf.assign_sub(v, 1.0))``."""
+    return ref.assign_sub(value, use_locking=use_locking, name=name)
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    import importlib
+
+    if name in ("nn", "train", "test", "testing", "datasets", "extend"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tensorflux' has no attribute '{name}'")
+
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Private implementation of tensorflux. Import the public names from ``tensorflux`` instead."""

@@ -1,0 +1,131 @@
+"""Device specs, the Device base class that device plugins subclass, and the device registry."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+_ALIASES = {"gpu": "cuda"}
+_SPEC_RE = re.compile(r"^/?(?:device:)?([A-Za-z_]+)(?::(\d+|\*))?$")
+
+
+def canonical_device(spec: str) -> str:
+    """Normalize a device string to ``'/type:index'``; '' means no constraint.
+
+    Accepts '/cpu:0', 'cpu', '/device:CPU:0' and '/job:localhost/replica:0/task:0/device:CPU:0'.
+
+    Example:
+        >>> from tensorflux.extend import canonical_device
+        >>> canonical_device('/device:CPU:0'), canonical_device('/gpu:1')
+        ('/cpu:0', '/cuda:1')
+    """
+    if spec is None or spec == "":
+        return ""
+    if not isinstance(spec, str):
+        spec = getattr(spec, "name", None) or str(spec)
+    parts = [p for p in spec.split("/") if p]
+    parts = [p for p in parts if p.split(":")[0] not in ("job", "replica", "task")]
+    if not parts:
+        return ""
+    text = "/".join(parts)
+    m = _SPEC_RE.match(text)
+    if not m:
+        raise ValueError(
+            f"Cannot parse device specification '{spec}'; expected a form like '/cpu:0' or '/device:CPU:0'"
+        )
+    dev_type = m.group(1).lower()
+    dev_type = _ALIASES.get(dev_type, dev_type)
+    index = m.group(2) or "0"
+    if index == "*":
+        index = "0"
+    return f"/{dev_type}:{index}"
+
+
+def device_type_of(name: str) -> str:
+    return name[1:].split(":")[0] if name else ""
+
+
+class Device:
+    """Base class for a device a plugin provides. Host-memory devices need override nothing.
+
+    A device plugin subclasses this, sets ``device_type``, and overrides ``from_host``,
+    ``to_host`` (and optionally ``copy_from``) when its memory is not host numpy memory.
+
+    Example:
+        >>> from tensorflux.extend import Device
+        >>> class MyDevice(Device):
+        ...     device_type = "mydev"
+        >>> MyDevice(0).name
+        '/mydev:0'
+    """
+
+    device_type = "host"
+    priority = 0
+    host_memory = True
+
+    def __init__(self, index: int = 0) -> None:
+        self.index = index
+
+    @property
+    def name(self) -> str:
+        return f"/{self.device_type}:{self.index}"
+
+    def from_host(self, array: np.ndarray) -> Any:
+        """Copy a host array onto this device."""
+        return array
+
+    def to_host(self, value: Any) -> np.ndarray:
+        """Copy a device value back to a host numpy array."""
+        return value
+
+    def copy_from(self, value: Any, source: "Device") -> Any:
+        """Copy ``value`` living on ``source`` onto this device; default goes through the host."""
+        if source.host_memory and self.host_memory:
+            return value
+        return self.from_host(source.to_host(value))
+
+    def describe(self) -> dict:
+        """Human-readable facts for ``python -m tensorflux devices`` (platform, name, memory...)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<Device {self.name}>"
+
+
+class DeviceRegistry:
+    """All devices, by canonical name. A duplicate name raises, naming both plugins."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, Device] = {}
+        self._owner: dict[str, str] = {}
+
+    def add(self, device: Device, plugin: str) -> None:
+        name = device.name
+        if name in self._devices:
+            raise ValueError(
+                f"Device '{name}' is already registered by plugin '{self._owner[name]}'; "
+                f"plugin '{plugin}' tried to register it again"
+            )
+        self._devices[name] = device
+        self._owner[name] = plugin
+
+    def remove(self, name: str) -> None:
+        self._devices.pop(name, None)
+        self._owner.pop(name, None)
+
+    def get(self, name: str) -> Device | None:
+        return self._devices.get(name)
+
+    def all(self) -> list[Device]:
+        return list(self._devices.values())
+
+    def owner(self, name: str) -> str:
+        return self._owner.get(name, "")
+
+    def of_type(self, device_type: str) -> list[Device]:
+        return [d for d in self._devices.values() if d.device_type == device_type]
+
+
+DEVICES = DeviceRegistry()

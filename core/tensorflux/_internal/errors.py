@@ -1,0 +1,51 @@
+"""Error classes, named after TensorFlow's so that TF-1.x code catches the same types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OpError(Exception):
+    """An error raised while running (or planning) an op; ``op`` is the Operation, when known.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> issubclass(tf.errors.InvalidArgumentError, tf.errors.OpError)
+        True
+    """
+
+    def __init__(self, message: str, op: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.op = op
+
+
+class InvalidArgumentError(OpError, ValueError):
+    """An argument (a feed, an attribute, an input value) is not what the op accepts."""
+
+
+class FailedPreconditionError(OpError):
+    """The system is not in a state to run the op, e.g. a variable was not initialized."""
+
+
+class NotFoundError(OpError, KeyError):
+    """A named entity (a kernel, a device, a file) does not exist."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UnimplementedError(OpError):
+    """The operation is not implemented for this device or dtype."""
+
+
+class ResourceExhaustedError(OpError):
+    """A device ran out of memory or another resource."""
+
+
+class InternalError(OpError):
+    """A kernel failed in a way that is a bug in the kernel or plugin."""
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be loaded or registered; the message names the plugin."""

@@ -1,0 +1,48 @@
+"""Helpers shared by the op-family modules: op definition and common shape functions."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..registry import OpDef
+from ..shapes import TensorShape, broadcast_shapes
+
+# Every OpDef core defines, in definition order; core's built-in plugin registers them.
+CORE_OP_DEFS: list[OpDef] = []
+_BY_NAME: dict[str, OpDef] = {}
+
+
+def define(name: str, inputs: list, outputs: list, attrs: dict | None = None, shape: Callable | None = None,
+           stateful: bool = False, differentiable: bool = True, doc: str = "") -> OpDef:
+    """Define a core op; its gradient is attached later with :func:`gradient` in the same module."""
+    op_def = OpDef(name=name, inputs=inputs, outputs=outputs, attrs=attrs or {}, shape_fn=shape,
+                   stateful=stateful, differentiable=differentiable, doc=doc)
+    CORE_OP_DEFS.append(op_def)
+    _BY_NAME[name] = op_def
+    return op_def
+
+
+def core_op_def(name: str) -> OpDef:
+    return _BY_NAME[name]
+
+
+def same_shape(op: Any) -> TensorShape:
+    return op.inputs[0].shape
+
+
+def broadcast_shape(op: Any) -> TensorShape:
+    a, b = op.inputs[0].shape, op.inputs[1].shape
+    out = broadcast_shapes(a, b)
+    if out is None:
+        raise ValueError(f"Dimensions must be compatible for broadcasting, but got shapes {a} and {b}")
+    return out
+
+
+def scalar_shape(op: Any) -> TensorShape:
+    return TensorShape([])
+
+
+def normalize_axis(axis: int, rank: int, what: str) -> int:
+    if not -rank <= axis < max(rank, 1):
+        raise ValueError(f"{what} {axis} is out of range for a tensor of rank {rank}")
+    return axis % rank if rank else 0

@@ -1,0 +1,321 @@
+"""Session: feeds, nested fetches, plan caching and the default-session stack."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from . import dtypes as _dtypes
+from .devices import DEVICES, Device
+from .errors import InvalidArgumentError
+from .executor import Plan, compile_plan
+from .graph import Graph, Operation, Tensor, get_default_graph
+from .plugins import ensure_discovered
+
+_local = threading.local()
+
+
+def _session_stack() -> list:
+    stack = getattr(_local, "sessions", None)
+    if stack is None:
+        stack = _local.sessions = []
+    return stack
+
+
+_global_default: list = []
+
+
+def get_default_session() -> "Session | None":
+    """The innermost session entered with ``with`` (or an InteractiveSession), else None.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.get_default_session() is None
+        True
+    """
+    stack = _session_stack()
+    if stack:
+        return stack[-1]
+    return _global_default[-1] if _global_default else None
+
+
+def get_default_session_or_error() -> "Session":
+    sess = get_default_session()
+    if sess is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: no default session is registered. "
+                         "Use `with sess.as_default()` or pass an explicit session")
+    return sess
+
+
+class _FetchMapper:
+    """Flattens an arbitrarily nested fetch structure and rebuilds results in the same structure."""
+
+    def __init__(self, graph: Graph, fetches: Any) -> None:
+        self.graph = graph
+        self.unique: list = []
+        self._index: dict = {}
+        self.build = self._mapper(fetches)
+
+    def _leaf(self, fetch: Any) -> Callable[[list], Any]:
+        try:
+            element = self.graph.as_graph_element(fetch)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise type(exc)(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor or Operation: {exc}") from None
+        if element not in self._index:
+            self._index[element] = len(self.unique)
+            self.unique.append(element)
+        i = self._index[element]
+        return lambda values: values[i]
+
+    def _mapper(self, fetches: Any) -> Callable[[list], Any]:
+        if fetches is None:
+            raise TypeError("Fetch argument None has invalid type; fetch a Tensor, Operation or a structure of them")
+        if isinstance(fetches, (Tensor, Operation, str)) or hasattr(fetches, "_as_graph_element"):
+            return self._leaf(fetches)
+        if isinstance(fetches, dict):
+            keys = list(fetches)
+            subs = [self._mapper(fetches[k]) for k in keys]
+            kind = type(fetches)
+            return lambda values: kind(zip(keys, (m(values) for m in subs)))
+        if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):
+            subs = [self._mapper(f) for f in fetches]
+            kind = type(fetches)
+            return lambda values: kind(*(m(values) for m in subs))
+        if isinstance(fetches, (list, tuple)):
+            subs = [self._mapper(f) for f in fetches]
+            kind = type(fetches)
+            return lambda values: kind(m(values) for m in subs)
+        raise TypeError(f"Fetch argument {fetches!r} has invalid type {type(fetches).__name__}; expected a Tensor, "
+                        "Operation, tensor name, or a list/tuple/dict/namedtuple of them")
+
+
+class Session:
+    """Runs parts of a graph. Plans are compiled once per (fetches, feeds) signature and reused.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> with tf.Session() as sess:
+        ...     sess.run({"a": tf.constant(1), "b": [tf.constant(2.0)]})
+        {'a': 1, 'b': [2.0]}
+    """
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
+        ensure_discovered()
+        self.graph = graph if graph is not None else get_default_graph()
+        self._closed = False
+        self._lock = threading.RLock()
+        self._plans: dict = {}
+        self._placement: dict = {}
+        self._variables: dict = {}
+        self._rng_state: dict = {}
+        self._host = Device()
+        self._default_ctx: list = []
+
+    # -- context management ------------------------------------------------------------------
+    def __enter__(self) -> "Session":
+        self._default_ctx.append(self.graph.as_default())
+        self._default_ctx[-1].__enter__()
+        _session_stack().append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _session_stack().remove(self)
+        self._default_ctx.pop().__exit__(*exc)
+        self.close()
+
+    def as_default(self) -> Any:
+        """Make this the default session inside a ``with`` block (without closing it afterwards)."""
+        session = self
+
+        class _Default:
+            def __enter__(self_inner) -> "Session":
+                _session_stack().append(session)
+                return session
+
+            def __exit__(self_inner, *exc: Any) -> None:
+                _session_stack().remove(session)
+
+        return _Default()
+
+    def close(self) -> None:
+        """Release the session's variables and plans; later runs raise RuntimeError."""
+        with self._lock:
+            self._closed = True
+            self._plans.clear()
+            self._variables.clear()
+
+    @property
+    def sess_str(self) -> str:
+        return ""
+
+    def list_devices(self) -> list[Device]:
+        return DEVICES.all()
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
+        """Compute ``fetches`` (any nesting of tensors, ops and names) given ``feed_dict``.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> x = tf.placeholder(tf.float32, [None])
+            >>> tf.Session().run([x * 2, x + 1], {x: [1.0]})
+            [array([2.], dtype=float32), array([2.], dtype=float32)]
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session")
+        feed_items = self._feed_items(feed_dict) if feed_dict else ()
+        mapper = None
+        key = (_fetch_key(fetches), tuple(t for t, _ in feed_items))
+        cached = self._plans.get(key) if key[0] is not None else None
+        if cached is None:
+            mapper = _FetchMapper(self.graph, fetches)
+            plan = self._plan_for(mapper.unique, [t for t, _ in feed_items])
+            if key[0] is not None:
+                self._plans[key] = (plan, mapper.build)
+            build = mapper.build
+        else:
+            plan, build = cached
+        values = plan.run([_check_feed(t, v) for t, v in feed_items])
+        out = [_to_host(v, d) for v, d in zip(values, plan.fetch_devices)]
+        return build(out)
+
+    def _feed_items(self, feed_dict: dict) -> tuple:
+        items = []
+        for key, value in feed_dict.items():
+            if isinstance(key, Tensor):
+                t = key
+            elif hasattr(key, "_as_tensor"):
+                t = key._as_tensor()
+            elif isinstance(key, str):
+                try:
+                    t = self.graph.get_tensor_by_name(key)
+                except (KeyError, ValueError) as exc:
+                    raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: {exc}") from None
+            else:
+                raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: keys must be Tensors or names")
+            if t.graph is not self.graph:
+                raise ValueError(f"Feed key '{t.name}' is not an element of this session's graph")
+            items.append((t, value))
+        return tuple(items)
+
+    def _plan_for(self, targets: list, feeds: list) -> Plan:
+        with self._lock:
+            for t in targets:
+                if isinstance(t, (Tensor, Operation)) and t.graph is not self.graph:
+                    raise ValueError(f"Fetch '{t.name}' is not an element of this session's graph")
+            _check_placeholders_fed(targets, feeds)
+            return compile_plan(self, targets, feeds)
+
+    def _load_variable(self, variable: Any, value: Any) -> None:
+        from .executor import _variable_for
+        from .placement import place
+
+        with self._lock:
+            device, _ = place(variable.op, self._placement)
+            slot = _variable_for(self, variable.op, device)
+            arr = _check_feed(variable._ref, value)
+            slot.assign(device.from_host(arr))
+
+
+def _fetch_key(fetches: Any) -> Any:
+    """A hashable key for simple fetch structures (tensors, ops, and lists/tuples of them); None otherwise."""
+    if isinstance(fetches, (Tensor, Operation)):
+        return fetches
+    if isinstance(fetches, list) and all(isinstance(f, (Tensor, Operation)) for f in fetches):
+        return ("list",) + tuple(fetches)
+    if isinstance(fetches, tuple) and not hasattr(fetches, "_fields") and all(
+            isinstance(f, (Tensor, Operation)) for f in fetches):
+        return ("tuple",) + tuple(fetches)
+    return None
+
+
+def _check_placeholders_fed(targets: list, feeds: list) -> None:
+    from .executor import _needed_ops
+
+    fed = set(feeds)
+    for op in _needed_ops(targets, fed):
+        if op.type == "Placeholder":
+            shape = op.attrs["shape"]
+            raise InvalidArgumentError(
+                f"You must feed a value for placeholder tensor '{op.name}' with dtype {op.attrs['dtype'].name}"
+                + ("" if shape.rank is None else f" and shape {shape}"), op)
+
+
+def _check_feed(tensor: Tensor, value: Any) -> Any:
+    dtype = tensor.dtype
+    if isinstance(value, np.ndarray) and value.dtype == dtype.np_dtype:
+        arr = value
+    else:
+        arr = _convert_feed(tensor, value, dtype)
+    shape = tensor._shape
+    dims = shape._dims
+    if dims is not None:
+        if len(dims) != arr.ndim or any(d is not None and d != a for d, a in zip(dims, arr.shape)):
+            raise ValueError(
+                f"Cannot feed value of shape {tuple(arr.shape)} for Tensor '{tensor.name}', which has shape {shape}"
+            )
+    return arr
+
+
+def _convert_feed(tensor: Tensor, value: Any, dtype: _dtypes.DType) -> np.ndarray:
+    if isinstance(value, (Tensor, Operation)):
+        raise TypeError(f"The value of a feed cannot be a tf.Tensor object (feeding '{tensor.name}'); "
+                        "feed Python scalars, lists or numpy arrays")
+    if dtype is _dtypes.string:
+        arr = np.asarray(value, dtype=object)
+        flat = arr.reshape(-1)
+        for i, v in enumerate(flat):
+            if isinstance(v, str):
+                flat[i] = v.encode()
+            elif not isinstance(v, bytes):
+                raise TypeError(f"Feed for '{tensor.name}' expects strings, got {type(v).__name__}")
+        return arr
+    try:
+        src = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(f"Cannot convert the feed for '{tensor.name}' to a numpy array: {exc}") from None
+    if src.dtype.kind in "USO":
+        raise TypeError(f"Feed for '{tensor.name}' expects {dtype.name} values, but was given "
+                        f"{'strings' if src.dtype.kind in 'US' else 'objects'} ({src.dtype})")
+    ok = src.dtype == dtype.np_dtype or np.can_cast(src.dtype, dtype.np_dtype, "same_kind") or (
+        dtype.is_floating and src.dtype.kind in "iub") or (dtype.is_integer and src.dtype.kind in "iub")
+    if not ok:
+        raise TypeError(
+            f"Feed for '{tensor.name}' expects dtype {dtype.name}, but was given {src.dtype} values that cannot be "
+            "converted without loss"
+        )
+    return src.astype(dtype.np_dtype, copy=False)
+
+
+def _to_host(value: Any, device: Device | None) -> Any:
+    if device is not None and not device.host_memory:
+        value = device.to_host(value)
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return value[()]
+        if not value.flags.writeable:
+            return value.copy()
+    return value
+
+
+class InteractiveSession(Session):
+    """A Session that installs itself as the default on creation, for shells and notebooks.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> sess = tf.InteractiveSession()
+        >>> tf.constant(3).eval()
+        3
+        >>> sess.close()
+    """
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
+        super().__init__(target, graph, config)
+        _global_default.append(self)
+
+    def close(self) -> None:
+        super().close()
+        if self in _global_default:
+            _global_default.remove(self)

@@ -1,0 +1,12 @@
+"""Error types raised by tensorflux, named as in TensorFlow (``tf.errors.InvalidArgumentError``...)."""
+
+from ._internal.errors import (  # noqa: F401
+    FailedPreconditionError as FailedPreconditionError,
+    InternalError as InternalError,
+    InvalidArgumentError as InvalidArgumentError,
+    NotFoundError as NotFoundError,
+    OpError as OpError,
+    PluginError as PluginError,
+    ResourceExhaustedError as ResourceExhaustedError,
+    UnimplementedError as UnimplementedError,
+)

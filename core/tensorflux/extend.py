@@ -1,0 +1,67 @@
+"""The plugin SDK: everything a device, op, optimizer or checkpoint-format plugin may import.
+
+Plugins import from here (and from ``tensorflux``), never from ``tensorflux._internal``.
+
+Example:
+    >>> from tensorflux.extend import hookimpl, OpDef, Device
+    >>> callable(hookimpl)
+    True
+"""
+
+from ._internal.devices import Device as Device, canonical_device as canonical_device
+from ._internal.dtypes import ALL_DTYPES as ALL_DTYPES, FLOATING as FLOATING, INTEGER as INTEGER, NUMERIC as NUMERIC
+from ._internal.executor import KernelContext as KernelContext, VariableSlot as VariableSlot
+from ._internal.op_builder import apply_op as apply_op, constant_value as constant_value
+from ._internal.ops.slicing import index_from_spec as index_from_spec
+from ._internal.plugins import Registrar as Registrar, ensure_discovered as ensure_discovered, plugin_infos as plugin_infos
+from ._internal.registry import KERNELS as _KERNELS, OPS as _OPS, AttrDef as AttrDef, KernelDef as KernelDef, OpDef as OpDef
+from .hookspec import CONTRACT_VERSION as CONTRACT_VERSION, hookimpl as hookimpl
+
+
+def get_op_def(name: str) -> OpDef:
+    """The registered OpDef for ``name``.
+
+    Example:
+        >>> from tensorflux.extend import get_op_def
+        >>> get_op_def("MatMul").attr_defs["transpose_a"].default
+        False
+    """
+    return _OPS.get(name)
+
+
+def registered_ops() -> list[str]:
+    """Names of every registered op, sorted.
+
+    Example:
+        >>> from tensorflux.extend import registered_ops
+        >>> "AddV2" in registered_ops()
+        True
+    """
+    ensure_discovered()
+    return _OPS.names()
+
+
+def kernels_for_device(device_type: str) -> list[KernelDef]:
+    """Every kernel registered for ``device_type``.
+
+    Example:
+        >>> from tensorflux.extend import kernels_for_device
+        >>> any(k.op == "MatMul" for k in kernels_for_device("cpu"))
+        True
+    """
+    ensure_discovered()
+    return _KERNELS.for_device(device_type)
+
+
+def list_devices() -> list[Device]:
+    """Every device registered by an installed plugin (runs discovery).
+
+    Example:
+        >>> from tensorflux.extend import list_devices
+        >>> [d.name for d in list_devices()][:1]
+        ['/cpu:0']
+    """
+    from ._internal.devices import DEVICES
+
+    ensure_discovered()
+    return DEVICES.all()

@@ -1,0 +1,59 @@
+"""The plugin contract: every hook a tensorflux plugin may implement, in one module.
+
+A plugin is a module (or object) exposed through the entry-point group ``tensorflux.plugins``.
+It declares ``TENSORFLUX_CONTRACT = "1.0"`` (the contract version it targets) and implements any
+of the hooks below, marked with :data:`hookimpl`. Each hook receives a ``registrar`` bound to the
+plugin, so every registration is attributed to it and rolled back if the plugin fails.
+
+Example (a plugin module)::
+
+    from tensorflux.extend import hookimpl
+
+    TENSORFLUX_CONTRACT = "1.0"
+
+    @hookimpl
+    def tensorflux_register_kernels(registrar):
+        registrar.kernel("Swish", "cpu", lambda x: x / (1 + np.exp(-x)))
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "tensorflux"
+CONTRACT_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def tensorflux_register_ops(registrar) -> None:
+    """Register op definitions with ``registrar.op(OpDef(...))``. Called before every other hook."""
+
+
+@hookspec
+def tensorflux_register_devices(registrar) -> None:
+    """Register devices with ``registrar.device(DeviceSubclass(index))``, one call per device found.
+
+    A plugin whose hardware is absent registers nothing and may call ``registrar.no_devices(why)``.
+    """
+
+
+@hookspec
+def tensorflux_register_kernels(registrar) -> None:
+    """Register kernels with ``registrar.kernel(op_name, device_type, fn, dtypes=None)``.
+
+    ``fn(*inputs, **attrs)`` receives the op's inputs positionally and, as keyword-only
+    parameters, the attributes it names; a parameter named ``ctx`` receives the KernelContext.
+    """
+
+
+@hookspec
+def tensorflux_register_optimizers(registrar) -> None:
+    """Register optimizer classes with ``registrar.optimizer(name, cls)``."""
+
+
+@hookspec
+def tensorflux_register_checkpoint_formats(registrar) -> None:
+    """Register checkpoint formats with ``registrar.checkpoint_format(name, fmt)``."""

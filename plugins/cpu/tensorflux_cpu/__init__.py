@@ -1,0 +1,1 @@
+"""The tensorflux CPU device plugin: host-memory device and numpy kernels."""

@@ -1,0 +1,18 @@
+"""The CPU device: host numpy memory, so copies to and from the host are free."""
+
+from __future__ import annotations
+
+import os
+
+from tensorflux.extend import Device
+
+
+class CpuDevice(Device):
+    """The host CPU. Values are numpy arrays."""
+
+    device_type = "cpu"
+    priority = 0
+    host_memory = True
+
+    def describe(self) -> dict:
+        return {"platform": "numpy", "name": "host CPU", "compute units": os.cpu_count() or 1}

@@ -1,0 +1,172 @@
+"""Array kernels: creation, shape manipulation, slicing, gathering and selection."""
+
+from __future__ import annotations
+
+import numpy as np
+from tensorflux.extend import index_from_spec
+
+
+def const(*, value):
+    return value
+
+
+def placeholder(*, dtype, shape):
+    raise ValueError("placeholder was not fed")
+
+
+def identity(x):
+    return x
+
+
+def fill(dims, value):
+    return np.full(tuple(int(d) for d in dims), value, dtype=np.asarray(value).dtype)
+
+
+def range_(start, limit, delta):
+    if delta == 0:
+        raise ValueError("range: delta must not be zero")
+    return np.arange(start, limit, delta, dtype=np.asarray(start).dtype)
+
+
+def reshape(x, shape):
+    return np.reshape(x, tuple(int(d) for d in np.reshape(shape, -1)))
+
+
+def transpose(x, perm):
+    return np.transpose(x, tuple(int(p) for p in perm))
+
+
+def expand_dims(x, dim):
+    return np.expand_dims(x, int(np.reshape(dim, -1)[0]))
+
+
+def squeeze(x, *, squeeze_dims):
+    return np.squeeze(x, axis=tuple(squeeze_dims) if squeeze_dims else None)
+
+
+def concat(*args):
+    *values, axis = args
+    return np.concatenate(values, axis=int(axis))
+
+
+def pack(*values, axis):
+    return np.stack(values, axis=axis)
+
+
+def unpack(x, *, num, axis):
+    moved = np.moveaxis(x, axis, 0)
+    if moved.shape[0] != num:
+        raise ValueError(f"cannot unstack {num} values from a dimension of size {moved.shape[0]}")
+    return tuple(moved[i] for i in range(num))
+
+
+def split(split_dim, value, *, num_split):
+    axis = int(split_dim)
+    if value.shape[axis] % num_split:
+        raise ValueError(f"dimension {axis} of size {value.shape[axis]} is not divisible by num_split={num_split}")
+    return tuple(np.split(value, num_split, axis=axis))
+
+
+def split_v(value, size_splits, split_dim):
+    axis = int(split_dim)
+    sizes = [int(s) for s in size_splits]
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = value.shape[axis] - (sum(sizes) + 1)
+    if sum(sizes) != value.shape[axis] or min(sizes, default=0) < 0:
+        raise ValueError(f"split sizes {sizes} do not sum to dimension {axis} of size {value.shape[axis]}")
+    return tuple(np.split(value, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def slice_(x, begin, size):
+    index = []
+    for b, s, d in zip(begin, size, x.shape):
+        b, s = int(b), int(s)
+        end = d if s == -1 else b + s
+        if b < 0 or end > d or end < b:
+            raise ValueError(f"slice begin {list(begin)} and size {list(size)} are out of bounds for shape {list(x.shape)}")
+        index.append(slice(b, end))
+    return x[tuple(index)]
+
+
+def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):
+    index = index_from_spec(begin, end, strides, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask)
+    return np.asarray(x[index])
+
+
+def gather(params, indices, axis, *, batch_dims):
+    if batch_dims:
+        raise NotImplementedError("gather with batch_dims != 0 is not supported on cpu")
+    axis = int(axis)
+    dim = params.shape[axis]
+    if indices.size and (indices.min() < 0 or indices.max() >= dim):
+        bad = indices[(indices < 0) | (indices >= dim)].reshape(-1)[0]
+        raise IndexError(f"index {bad} is not in [0, {dim}) for gather along axis {axis}")
+    return np.take(params, indices, axis=axis)
+
+
+def tile(x, multiples):
+    return np.tile(x, tuple(int(m) for m in multiples))
+
+
+def pad(x, paddings):
+    return np.pad(x, np.asarray(paddings, dtype=np.int64))
+
+
+def pad_v2(x, paddings, constant_values):
+    return np.pad(x, np.asarray(paddings, dtype=np.int64), constant_values=constant_values)
+
+
+def mirror_pad(x, paddings, *, mode):
+    return np.pad(x, np.asarray(paddings, dtype=np.int64), mode="reflect" if mode == "REFLECT" else "symmetric")
+
+
+def shape(x, *, out_type):
+    return np.array(np.shape(x), dtype=out_type.np_dtype)
+
+
+def size(x, *, out_type):
+    return np.array(np.size(x), dtype=out_type.np_dtype)
+
+
+def rank(x):
+    return np.array(np.ndim(x), dtype=np.int32)
+
+
+def one_hot(indices, depth, on_value, off_value, *, axis):
+    depth = int(depth)
+    hot = np.expand_dims(indices, -1) == np.arange(depth)
+    out = np.where(hot, on_value, off_value).astype(np.asarray(on_value).dtype, copy=False)
+    if axis != -1:
+        out = np.moveaxis(out, -1, axis)
+    return out
+
+
+def zeros_like(x):
+    return np.zeros_like(x)
+
+
+def ones_like(x):
+    return np.ones_like(x)
+
+
+def select(condition, t, e):
+    return np.where(condition, t, e)
+
+
+def where(x):
+    return np.argwhere(x).astype(np.int64)
+
+
+KERNELS = {
+    "Const": const, "Placeholder": placeholder, "PlaceholderWithDefault": identity, "Identity": identity,
+    "StopGradient": identity, "ZerosLike": zeros_like, "OnesLike": ones_like, "Fill": fill, "Range": range_,
+    "Reshape": reshape, "Transpose": transpose, "ExpandDims": expand_dims, "Squeeze": squeeze,
+    "ConcatV2": concat, "Pack": pack, "Unpack": unpack, "Split": split, "SplitV": split_v, "Slice": slice_,
+    "StridedSlice": strided_slice, "GatherV2": gather, "Tile": tile, "Pad": pad, "PadV2": pad_v2,
+    "MirrorPad": mirror_pad, "Shape": shape, "Size": size, "Rank": rank, "OneHot": one_hot,
+    "SelectV2": select, "Where": where,
+}
+
+
+def register(registrar) -> None:
+    registrar.kernels("cpu", KERNELS)

@@ -1,0 +1,160 @@
+"""Math kernels: elementwise ops, casts, matmul and reductions."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+_LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+
+
+def real_div(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(x, y)
+    return out.astype(x.dtype, copy=False)
+
+
+def floor_div(x, y):
+    if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
+        raise ZeroDivisionError("integer division by zero")
+    return np.floor_divide(x, y).astype(x.dtype, copy=False)
+
+
+def floor_mod(x, y):
+    if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
+        raise ZeroDivisionError("integer modulo by zero")
+    return np.mod(x, y).astype(x.dtype, copy=False)
+
+
+def pow_(x, y):
+    if x.dtype.kind in "iu" and np.any(np.asarray(y) < 0):
+        raise ValueError("integers to negative integer powers are not allowed")
+    return np.power(x, y).astype(x.dtype, copy=False)
+
+
+def squared_difference(x, y):
+    d = np.subtract(x, y)
+    return np.multiply(d, d)
+
+
+def rsqrt(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (1 / np.sqrt(x)).astype(x.dtype, copy=False)
+
+
+def reciprocal(x):
+    with np.errstate(divide="ignore"):
+        return (1 / x).astype(x.dtype, copy=False)
+
+
+def _unary(fn):
+    def kernel(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(fn(x)).astype(x.dtype, copy=False)
+
+    kernel.__name__ = kernel.__qualname__ = fn.__name__
+    return kernel
+
+
+def cast(x, *, DstT):  # noqa: N803 - TF's attr name
+    if x.dtype == object or DstT.name == "string":
+        raise TypeError(f"Cast between strings and {DstT.name if x.dtype == object else x.dtype} is not supported")
+    with np.errstate(invalid="ignore"):
+        return x.astype(DstT.np_dtype)
+
+
+def add_n(*inputs):
+    out = np.add(inputs[0], inputs[1]) if len(inputs) > 1 else np.array(inputs[0])
+    for x in inputs[2:]:
+        np.add(out, x, out=out)
+    return out
+
+
+def matmul(a, b, *, transpose_a, transpose_b):
+    out = np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    return out.astype(a.dtype, copy=False)
+
+
+def batch_matmul(x, y, *, adj_x, adj_y):
+    out = np.matmul(np.swapaxes(x, -1, -2) if adj_x else x, np.swapaxes(y, -1, -2) if adj_y else y)
+    return out.astype(x.dtype, copy=False)
+
+
+def _axes(axes):
+    return tuple(int(a) for a in np.reshape(axes, -1))
+
+
+def _acc_dtype(x):
+    return np.float32 if x.dtype in _LOW_PRECISION else x.dtype
+
+
+def reduce_sum(x, axes, *, keep_dims):
+    return np.asarray(np.sum(x, axis=_axes(axes), keepdims=keep_dims, dtype=_acc_dtype(x))).astype(x.dtype, copy=False)
+
+
+def reduce_mean(x, axes, *, keep_dims):
+    ax = _axes(axes)
+    if x.dtype.kind in "iu":
+        count = int(np.prod([x.shape[a] for a in ax])) if ax else 1
+        total = np.sum(x, axis=ax, keepdims=keep_dims, dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.trunc(total / max(count, 1))).astype(x.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.mean(x, axis=ax, keepdims=keep_dims, dtype=_acc_dtype(x))
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).min
+
+
+def _highest(dtype):
+    return np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).max
+
+
+def reduce_max(x, axes, *, keep_dims):
+    return np.asarray(np.max(x, axis=_axes(axes), keepdims=keep_dims, initial=_lowest(x.dtype))).astype(x.dtype)
+
+
+def reduce_min(x, axes, *, keep_dims):
+    return np.asarray(np.min(x, axis=_axes(axes), keepdims=keep_dims, initial=_highest(x.dtype))).astype(x.dtype)
+
+
+def reduce_prod(x, axes, *, keep_dims):
+    return np.asarray(np.prod(x, axis=_axes(axes), keepdims=keep_dims, dtype=_acc_dtype(x))).astype(x.dtype, copy=False)
+
+
+def reduce_any(x, axes, *, keep_dims):
+    return np.asarray(np.any(x, axis=_axes(axes), keepdims=keep_dims))
+
+
+def reduce_all(x, axes, *, keep_dims):
+    return np.asarray(np.all(x, axis=_axes(axes), keepdims=keep_dims))
+
+
+def arg_max(x, dimension, *, output_type):
+    return np.asarray(np.argmax(x, axis=int(dimension))).astype(output_type.np_dtype)
+
+
+def arg_min(x, dimension, *, output_type):
+    return np.asarray(np.argmin(x, axis=int(dimension))).astype(output_type.np_dtype)
+
+
+KERNELS = {
+    "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": real_div, "FloorDiv": floor_div,
+    "FloorMod": floor_mod, "Pow": pow_, "Maximum": np.maximum, "Minimum": np.minimum,
+    "SquaredDifference": squared_difference,
+    "Equal": np.equal, "NotEqual": np.not_equal, "Less": np.less, "LessEqual": np.less_equal,
+    "Greater": np.greater, "GreaterEqual": np.greater_equal,
+    "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or, "LogicalNot": np.logical_not,
+    "Neg": np.negative, "Abs": np.abs, "Square": np.square, "Sqrt": _unary(np.sqrt), "Rsqrt": rsqrt,
+    "Exp": _unary(np.exp), "Log": _unary(np.log), "Log1p": _unary(np.log1p), "Sign": _unary(np.sign),
+    "Reciprocal": reciprocal, "Floor": _unary(np.floor), "Ceil": _unary(np.ceil), "Round": _unary(np.round),
+    "Cast": cast, "AddN": add_n, "MatMul": matmul, "BatchMatMulV2": batch_matmul,
+    "Sum": reduce_sum, "Mean": reduce_mean, "Max": reduce_max, "Min": reduce_min, "Prod": reduce_prod,
+    "Any": reduce_any, "All": reduce_all, "ArgMax": arg_max, "ArgMin": arg_min,
+}
+
+
+def register(registrar) -> None:
+    registrar.kernels("cpu", KERNELS)

@@ -1,0 +1,22 @@
+"""Hook implementations only: registers the CPU device and its kernel families. Cheap to import."""
+
+from __future__ import annotations
+
+from tensorflux.extend import hookimpl
+
+TENSORFLUX_CONTRACT = "1.0"
+
+
+@hookimpl
+def tensorflux_register_devices(registrar) -> None:
+    from .device import CpuDevice
+
+    registrar.device(CpuDevice(0))
+
+
+@hookimpl
+def tensorflux_register_kernels(registrar) -> None:
+    from .kernels import array, math, random, state
+
+    for family in (math, array, random, state):
+        family.register(registrar)
