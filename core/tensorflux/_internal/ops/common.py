@@ -26,6 +26,27 @@ def core_op_def(name: str) -> OpDef:
     return _BY_NAME[name]
 
 
+def gradient(*op_names: str) -> Callable:
+    """Attach a gradient function to core ops, next to their definitions.
+
+    The function is called as ``grad_fn(op, *output_grads)`` and returns one gradient (or None)
+    per input of ``op``, in input order.
+    """
+
+    def attach(fn: Callable) -> Callable:
+        for name in op_names:
+            _BY_NAME[name].grad = fn
+        return fn
+
+    return attach
+
+
+def not_differentiable(*op_names: str) -> None:
+    """Mark core ops as having no gradient (their inputs get None)."""
+    for name in op_names:
+        _BY_NAME[name].differentiable = False
+
+
 def same_shape(op: Any) -> TensorShape:
     return op.inputs[0].shape
 
