@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .devices import Device
-from .errors import FailedPreconditionError, InvalidArgumentError, OpError
+from .errors import FailedPreconditionError, InvalidArgumentError, OpError, ResourceExhaustedError
 from .graph import Operation, Tensor
 from .placement import is_host, place
 
@@ -123,6 +123,8 @@ class Plan:
 
 def _wrap_error(exc: Exception, op: Operation | None) -> Exception:
     where = f"op '{op.name}' ({op.type})" if op is not None else "the plan"
+    if isinstance(exc, MemoryError):
+        return ResourceExhaustedError(f"out of memory in {where}: {exc}", op)
     if isinstance(exc, OpError):
         if exc.op is None and op is not None:
             return type(exc)(f"{exc.message} [in {where}]", op)
