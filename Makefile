@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install test demo lint clean
+.PHONY: install test demo docs lint clean
 
 $(STAMP): pyproject.toml $(PLUGINS) Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,examples,docs]'
 	for p in $(dir $(PLUGINS)); do $(PY) -m pip install -q --no-deps -e $$p || exit 1; done
 	touch $(STAMP)
 
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/hello.py
+
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check core plugins tests examples benchmarks
