@@ -1,10 +1,14 @@
-"""The ``tensorflux`` command line: ``python -m tensorflux plugins|devices|ops``."""
+"""The ``tensorflux`` command line: ``python -m tensorflux plugins|devices|ops|info [--json]``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import sys
-from typing import Sequence
+from importlib import metadata
+from typing import Any, Sequence
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -15,62 +19,85 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def cmd_plugins(args: argparse.Namespace) -> int:
-    """List every plugin: name, version, contract, status, devices and what it provides."""
+def plugins_report() -> list[dict]:
+    """Every plugin: name, version, contract, status, error and what it provides."""
     from ._internal.plugins import plugin_infos
 
-    rows = []
-    errors = []
-    for info in plugin_infos():
-        provides = []
-        if info.ops:
-            provides.append(f"{len(info.ops)} ops")
-        if info.optimizers:
-            provides.append("optimizers: " + ",".join(info.optimizers))
-        if info.checkpoint_formats:
-            provides.append("formats: " + ",".join(info.checkpoint_formats))
-        rows.append([info.name, info.version or "-", info.contract or "-", info.status,
-                     ",".join(info.devices) or "-", str(len(info.kernels)), "; ".join(provides) or "-"])
-        if info.error:
-            errors.append(f"{info.name}: {info.error}")
-    print(_table(rows, ["name", "version", "contract", "status", "devices", "kernels", "provides"]))
-    for line in errors:
-        print("  " + line)
-    return 0
+    return [{"name": i.name, "version": i.version, "contract": i.contract, "status": i.status, "error": i.error,
+             "devices": list(i.devices), "kernels": len(i.kernels), "ops": list(i.ops),
+             "optimizers": list(i.optimizers), "checkpoint_formats": list(i.checkpoint_formats)}
+            for i in plugin_infos()]
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
-    """List every device with the facts its plugin reports, and plugins that found none."""
+def devices_report() -> dict:
+    """Every device with its properties, and the plugins that found none (with why)."""
     from ._internal.devices import DEVICES
     from ._internal.plugins import plugin_infos
 
     infos = plugin_infos()
-    rows = []
-    for dev in DEVICES.all():
-        facts = ", ".join(f"{k}: {v}" for k, v in dev.describe().items())
-        rows.append([dev.name, DEVICES.owner(dev.name), facts or "-"])
-    print(_table(rows, ["device", "plugin", "details"]) if rows else "no devices: install a device plugin such as tensorflux-cpu")
-    for info in infos:
-        if info.no_devices_reason:
-            print(f"plugin '{info.name}' has no devices: {info.no_devices_reason}")
-    return 0
+    return {"devices": [{"name": d.name, "plugin": DEVICES.owner(d.name), **{k: str(v) for k, v in d.describe().items()}}
+                        for d in DEVICES.all()],
+            "no_devices": {i.name: i.no_devices_reason for i in infos if i.no_devices_reason}}
 
 
-def cmd_ops(args: argparse.Namespace) -> int:
-    """List registered ops and which device types have kernels for them."""
+def ops_report(device: str | None) -> list[dict]:
+    """Kernel coverage: for each op, the dtypes each device type's kernels claim ('any' when unrestricted)."""
     from ._internal.plugins import ensure_discovered
     from ._internal.registry import KERNELS, OPS
 
     ensure_discovered()
     rows = []
     for name in OPS.names():
-        devices = KERNELS.device_types_for(name)
-        if args.device and args.device not in devices:
-            if not args.all:
-                continue
-        rows.append([name, ",".join(devices) or "(none)"])
-    print(_table(rows, ["op", "kernels on"]))
-    return 0
+        coverage = {}
+        for dev in KERNELS.device_types_for(name):
+            kdefs = [k for k in KERNELS.for_device(dev) if k.op == name]
+            coverage[dev] = "any" if any(k.dtypes is None for k in kdefs) else ",".join(
+                sorted({d.name for k in kdefs for d in k.dtypes}))
+        if device and device not in coverage:
+            continue
+        rows.append({"op": name, "kernels": coverage})
+    return rows
+
+
+def info_report() -> dict:
+    """Versions and environment, for bug reports."""
+    versions = {}
+    for dist in ("tensorflux", "numpy", "pluggy", "protobuf", "ml_dtypes"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "versions": versions,
+            "environment": {k: v for k, v in os.environ.items() if k.startswith("TENSORFLUX_")},
+            "plugins": {p["name"]: f"{p['version']} ({p['status']})" for p in plugins_report()}}
+
+
+def _print_plugins(report: list[dict]) -> None:
+    rows = []
+    for p in report:
+        provides = [f"{len(p['ops'])} ops"] if p["ops"] else []
+        provides += ["optimizers: " + ",".join(p["optimizers"])] if p["optimizers"] else []
+        provides += ["formats: " + ",".join(p["checkpoint_formats"])] if p["checkpoint_formats"] else []
+        rows.append([p["name"], p["version"] or "-", p["contract"] or "-", p["status"], ",".join(p["devices"]) or "-",
+                     str(p["kernels"]), "; ".join(provides) or "-"])
+    print(_table(rows, ["name", "version", "contract", "status", "devices", "kernels", "provides"]))
+    for p in report:
+        if p["error"]:
+            print(f"  {p['name']}: {p['error']}")
+
+
+def _print_devices(report: dict) -> None:
+    rows = [[d["name"], d["plugin"], ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("name", "plugin")) or "-"]
+            for d in report["devices"]]
+    print(_table(rows, ["device", "plugin", "details"]) if rows else "no devices: install a device plugin such as tensorflux-cpu")
+    for name, why in report["no_devices"].items():
+        print(f"plugin '{name}' has no devices: {why}")
+
+
+def _print_ops(report: list[dict]) -> None:
+    devices = sorted({d for r in report for d in r["kernels"]})
+    rows = [[r["op"]] + [r["kernels"].get(d, "-") for d in devices] for r in report]
+    print(_table(rows, ["op"] + devices))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,18 +105,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
         >>> from tensorflux.__main__ import main
-        >>> main(["plugins"])  # doctest: +SKIP
+        >>> main(["info", "--json"])  # doctest: +SKIP
     """
     parser = argparse.ArgumentParser(prog="tensorflux", description="Inspect the tensorflux installation.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("plugins", help="list plugins with version, contract, status and what they provide")
-    sub.add_parser("devices", help="list devices")
-    ops = sub.add_parser("ops", help="list ops and the device types with kernels for them")
-    ops.add_argument("--device", help="only ops with a kernel on this device type (e.g. cpu, opencl)")
-    ops.add_argument("--all", action="store_true", help="with --device, list every op anyway")
+    for name, text in (("plugins", "plugins with version, contract, status and what they provide"),
+                       ("devices", "every device with its properties"),
+                       ("ops", "kernel coverage matrix of ops x device types, with dtypes"),
+                       ("info", "versions and environment, for bug reports")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "ops":
+            cmd.add_argument("--device", help="only ops with a kernel on this device type (e.g. cpu, opencl)")
     args = parser.parse_args(argv)
-    handler = {"plugins": cmd_plugins, "devices": cmd_devices, "ops": cmd_ops}[args.command]
-    return handler(args)
+    report: Any = {"plugins": plugins_report, "devices": devices_report, "info": info_report}.get(
+        args.command, lambda: ops_report(args.device))()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif args.command == "plugins":
+        _print_plugins(report)
+    elif args.command == "devices":
+        _print_devices(report)
+    elif args.command == "ops":
+        _print_ops(report)
+    else:
+        print(json.dumps(report, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
