@@ -35,7 +35,7 @@ def devices_report() -> dict:
     from ._internal.plugins import plugin_infos
 
     infos = plugin_infos()
-    return {"devices": [{"name": d.name, "plugin": DEVICES.owner(d.name), **{k: str(v) for k, v in d.describe().items()}}
+    return {"devices": [{**{k: str(v) for k, v in d.describe().items()}, "device": d.name, "plugin": DEVICES.owner(d.name)}
                         for d in DEVICES.all()],
             "no_devices": {i.name: i.no_devices_reason for i in infos if i.no_devices_reason}}
 
@@ -87,7 +87,7 @@ def _print_plugins(report: list[dict]) -> None:
 
 
 def _print_devices(report: dict) -> None:
-    rows = [[d["name"], d["plugin"], ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("name", "plugin")) or "-"]
+    rows = [[d["device"], d["plugin"], ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("device", "plugin")) or "-"]
             for d in report["devices"]]
     print(_table(rows, ["device", "plugin", "details"]) if rows else "no devices: install a device plugin such as tensorflux-cpu")
     for name, why in report["no_devices"].items():

@@ -22,7 +22,7 @@ def test_plugins_lists_core_and_cpu_with_versions_and_contract(capsys):
 
 def test_devices_lists_cpu_with_properties(capsys):
     devices = _json(capsys, "devices")["devices"]
-    assert devices[0]["name"] == "/cpu:0" and devices[0]["plugin"] == "cpu" and "compute units" in devices[0]
+    assert devices[0]["device"] == "/cpu:0" and devices[0]["plugin"] == "cpu" and "compute units" in devices[0]
 
 
 def test_ops_matrix_filters_by_device_and_shows_dtypes(capsys):
