@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from tfx_example_plugin import swish
 
 import tensorflux as tf
-from tfx_example_plugin import swish
 
 
 @pytest.fixture(autouse=True)
