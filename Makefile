@@ -4,15 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
+PROTOS := $(wildcard core/tensorflux/proto/*.proto)
 
-.PHONY: install test demo docs lint clean
+.PHONY: install test demo docs lint clean protos
 
-$(STAMP): pyproject.toml $(PLUGINS) Makefile
+$(STAMP): pyproject.toml $(PLUGINS) $(PROTOS) Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,examples,docs]'
 	for p in $(dir $(PLUGINS)); do $(PY) -m pip install -q --no-deps -e $$p || exit 1; done
+	$(PY) core/tensorflux/proto/_codegen.py
 	touch $(STAMP)
+
+# Regenerate core/tensorflux/proto/*_pb2.py from the .proto files (protoc from grpcio-tools, in the test extra).
+protos: $(STAMP)
+	$(PY) core/tensorflux/proto/_codegen.py
 
 install: $(STAMP)
 
@@ -21,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) examples/hello.py
+	$(PY) examples/linear_regression.py
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict -q

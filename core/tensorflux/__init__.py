@@ -28,6 +28,11 @@ from ._internal.dtypes import (
     string as string,
     uint8 as uint8,
 )
+from ._internal.gradients import (
+    NotDifferentiable as NotDifferentiable,
+    RegisterGradient as RegisterGradient,
+    gradients as gradients,
+)
 from ._internal.graph import (
     Graph as Graph,
     GraphKeys as GraphKeys,
@@ -127,6 +132,7 @@ from ._internal.ops.math_ops import (
     to_int64 as to_int64,
     truediv as truediv,
 )
+from ._internal.ops.nn_ops import sigmoid as sigmoid, tanh as tanh  # TF 1.x has both as tf.* and tf.nn.*
 from ._internal.ops.random_ops import (
     random_normal as random_normal,
     random_uniform as random_uniform,
@@ -138,6 +144,7 @@ from ._internal.ops.state_ops import (
     no_op as no_op,
     tuple as tuple,
 )
+from ._internal.serialization.graph_def import import_graph_def as import_graph_def
 from ._internal.session import (
     InteractiveSession as InteractiveSession,
     Session as Session,

@@ -1,6 +1,7 @@
 """Error types raised by tensorflux, named as in TensorFlow (``tf.errors.InvalidArgumentError``...)."""
 
 from ._internal.errors import (  # noqa: F401
+    DataLossError as DataLossError,
     FailedPreconditionError as FailedPreconditionError,
     InternalError as InternalError,
     InvalidArgumentError as InvalidArgumentError,

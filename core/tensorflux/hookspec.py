@@ -51,9 +51,17 @@ def tensorflux_register_kernels(registrar) -> None:
 
 @hookspec
 def tensorflux_register_optimizers(registrar) -> None:
-    """Register optimizer classes with ``registrar.optimizer(name, cls)``."""
+    """Register optimizer classes (subclasses of ``tensorflux.extend.Optimizer``) with ``registrar.optimizer(name, cls)``.
+
+    Users then find them with ``tf.train.get_optimizer(name)`` and ``tf.train.list_optimizers()``.
+    """
 
 
 @hookspec
 def tensorflux_register_checkpoint_formats(registrar) -> None:
-    """Register checkpoint formats with ``registrar.checkpoint_format(name, fmt)``."""
+    """Register checkpoint formats with ``registrar.checkpoint_format(name, fmt)``.
+
+    ``fmt`` has ``write(prefix, tensors)``, ``read(prefix)``, ``detect(prefix)`` and ``files(prefix)``
+    (see ``tensorflux.extend.CheckpointFormat``); ``tf.train.Saver(format=name)`` then writes it,
+    and ``restore`` detects it from the files.
+    """

@@ -1,9 +1,18 @@
-"""Core's own plugin: it registers core's op definitions through the same hooks third parties use."""
+"""Core's own plugin: it registers core's op definitions and checkpoint formats through the same hooks third
+parties use."""
 
 from __future__ import annotations
 
 from ..hookspec import CONTRACT_VERSION, hookimpl
-from .ops import array_ops, math_ops, random_ops, state_ops  # noqa: F401 - each defines its op family
+from .ops import (  # noqa: F401 - each defines its op family
+    array_ops,
+    conv_ops,
+    math_ops,
+    nn_ops,
+    random_ops,
+    state_ops,
+    training_ops,
+)
 from .ops.common import CORE_OP_DEFS
 
 TENSORFLUX_CONTRACT = CONTRACT_VERSION
@@ -13,3 +22,23 @@ TENSORFLUX_CONTRACT = CONTRACT_VERSION
 def tensorflux_register_ops(registrar) -> None:
     for op_def in CORE_OP_DEFS:
         registrar.op(op_def)
+
+
+@hookimpl
+def tensorflux_register_checkpoint_formats(registrar) -> None:
+    from .checkpoint.formats.native import NativeFormat
+    from .checkpoint.formats.npz import NpzFormat
+
+    registrar.checkpoint_format("native", NativeFormat())
+    registrar.checkpoint_format("npz", NpzFormat())
+
+
+@hookimpl
+def tensorflux_register_optimizers(registrar) -> None:
+    from .training import adagrad, adam, gradient_descent, momentum, rmsprop
+
+    registrar.optimizer("gradient_descent", gradient_descent.GradientDescentOptimizer)
+    registrar.optimizer("momentum", momentum.MomentumOptimizer)
+    registrar.optimizer("adam", adam.AdamOptimizer)
+    registrar.optimizer("adagrad", adagrad.AdagradOptimizer)
+    registrar.optimizer("rmsprop", rmsprop.RMSPropOptimizer)

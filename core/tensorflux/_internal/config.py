@@ -24,3 +24,9 @@ def plugin_filter() -> tuple[set[str] | None, set[str]]:
 def preferred_device_type() -> str:
     """TENSORFLUX_DEVICE: the device type placement prefers when several have a kernel ('' for none)."""
     return os.environ.get("TENSORFLUX_DEVICE", "").strip().lower()
+
+
+def data_dir() -> str | None:
+    """TENSORFLUX_DATA_DIR: root directory for data sets (``$TENSORFLUX_DATA_DIR/mnist``); None when unset."""
+    value = os.environ.get("TENSORFLUX_DATA_DIR", "").strip()
+    return value or None

@@ -26,6 +26,11 @@ class DType:
         self._kind = kind
 
     @property
+    def base_dtype(self) -> "DType":
+        """This dtype (TF distinguishes reference dtypes; tensorflux has none). TF optimizer code uses it."""
+        return self
+
+    @property
     def is_floating(self) -> bool:
         return self._kind == "float"
 
@@ -68,8 +73,9 @@ class DType:
     def __repr__(self) -> str:
         return f"tf.{self.name}"
 
-    def __reduce__(self) -> str:
-        return self.name
+    def __reduce__(self) -> tuple:
+        # Reduce through as_dtype: the module-global lookup a bare name implies fails for 'bool'.
+        return (as_dtype, (self.name,))
 
 
 float16 = DType("float16", np.float16, 19, "float")
@@ -106,6 +112,10 @@ def as_dtype(value: Any) -> DType:
     """
     if isinstance(value, DType):
         return value
+    if value is None:
+        # np.dtype(None) is float64; TF refuses None instead of guessing.
+        raise TypeError(f"Cannot convert {value!r} to a tensorflux dtype; expected one of: "
+                        + ", ".join(d.name for d in ALL_DTYPES))
     if isinstance(value, str) and value in _BY_NAME:
         return _BY_NAME[value]
     if isinstance(value, int) and not isinstance(value, bool) and value in _BY_ENUM:

@@ -35,6 +35,10 @@ class NotFoundError(OpError, KeyError):
         return self.message
 
 
+class DataLossError(OpError):
+    """Stored data is corrupt or truncated, e.g. a checkpoint whose checksum does not match."""
+
+
 class UnimplementedError(OpError):
     """The operation is not implemented for this device or dtype."""
 

@@ -200,7 +200,8 @@ def compile_plan(session: Any, fetch_targets: list, feed_tensors: list) -> Plan:
                 outs.append(slot_of[t])
         if not outs:
             outs_spec, multi = trash, False
-        elif len(outs) == 1:
+        elif len(outs) == 1 and not any(s.variadic for s in op.op_def.output_specs):
+            # A variadic output (split into 1, unstack of 1) still comes back from its kernel as a sequence.
             outs_spec, multi = outs[0], False
         else:
             outs_spec, multi = outs, True

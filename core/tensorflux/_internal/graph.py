@@ -311,6 +311,32 @@ class Graph:
             self._op_list.append(op)
             self.version += 1
 
+    def as_graph_def(self, from_version: int | None = None, add_shapes: bool = False) -> Any:
+        """This graph as a GraphDef protobuf, with TensorFlow's op and attribute names.
+
+        ``add_shapes=True`` adds each node's output shapes as the ``_output_shapes`` attribute.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> g = tf.Graph()
+            >>> with g.as_default():
+            ...     _ = tf.constant(1.0, name="c")
+            >>> [(n.name, n.op) for n in g.as_graph_def().node]
+            [('c', 'Const')]
+        """
+        from .serialization.graph_def import graph_to_graph_def
+
+        del from_version  # accepted for TF compatibility; every op is always serialized
+        return graph_to_graph_def(self, add_shapes=add_shapes)
+
+    @property
+    def graph_def_versions(self) -> Any:
+        """The VersionDef that :meth:`as_graph_def` writes."""
+        from ..proto import versions_pb2
+        from .serialization.graph_def import GRAPH_DEF_PRODUCER
+
+        return versions_pb2.VersionDef(producer=GRAPH_DEF_PRODUCER)
+
     def get_operations(self) -> list[Operation]:
         return list(self._op_list)
 
@@ -333,7 +359,11 @@ class Graph:
         if op_name not in self._ops:
             raise KeyError(f"The name '{name}' refers to a Tensor which does not exist; op '{op_name}' is not in the graph")
         op = self._ops[op_name]
-        idx = int(index)
+        try:
+            idx = int(index)
+        except ValueError:
+            raise ValueError(f"The name '{name}' does not look like a tensor name: output index '{index}' "
+                             "is not an integer") from None
         if idx >= len(op.outputs):
             raise KeyError(
                 f"The name '{name}' refers to a Tensor which does not exist; op '{op_name}' has {len(op.outputs)} outputs"

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dtypes
-from .graph import Graph, Operation, Tensor, get_default_graph
+from .graph import _NAME_RE, Graph, Operation, Tensor, get_default_graph
 from .registry import OPS, REQUIRED, OpDef
 from .shapes import TensorShape, as_shape
 
@@ -30,9 +30,9 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None, pr
     if hasattr(value, "_as_tensor"):
         return convert_to_tensor(value._as_tensor(), dtype=dtype, name=name)
     if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) or hasattr(v, "_as_tensor") for v in _flat(value)):
-        from .ops import array_ops
+        from .ops import array_ops, math_ops
 
-        return array_ops.stack(list(value), name=name or "packed") if dtype is None else array_ops.cast(
+        return array_ops.stack(list(value), name=name or "packed") if dtype is None else math_ops.cast(
             array_ops.stack(list(value), name=name or "packed"), dtype)
     if dtype is None and preferred_dtype is not None:
         try:
@@ -71,7 +71,7 @@ def to_numpy_value(value: Any, dtype: _dtypes.DType | None, what: str) -> np.nda
     src = arr.dtype
     if src != dtype.np_dtype:
         target_kind = "f" if dtype.is_floating else ("b" if dtype.is_bool else "i")
-        if src.kind == "f" and target_kind in ("i", "b"):
+        if src.kind == "f" and target_kind in ("i", "b") and arr.size:  # [] is float64 to numpy
             if not np.all(np.mod(arr, 1) == 0) or target_kind == "b":
                 raise TypeError(f"{what}: expected {dtype.name} values, got floating-point values")
         if dtype.is_integer and arr.size:
@@ -95,6 +95,8 @@ def make_constant(value: Any, dtype: Any = None, shape: Any = None, name: str = 
             if arr.size != int(np.prod(shape)):
                 raise ValueError(f"constant '{name}': {arr.size} values cannot fill shape {list(shape)}")
             arr = arr.reshape(shape)
+    if isinstance(value, np.ndarray) and np.may_share_memory(arr, value):
+        arr = arr.copy()  # freezing the caller's own array would make it read-only for them
     arr.setflags(write=False)
     return apply_op("Const", name=name, value=arr, dtype=dt)[0]
 
@@ -154,6 +156,11 @@ def apply_op(op_type: str, *inputs: Any, name: str | None = None, **attrs: Any) 
     """
     op_def = OPS.get(op_type)
     graph = get_default_graph()
+    if graph.finalized:
+        # Checked before anything is named or wired, so a refused op leaves no consumers behind.
+        raise RuntimeError(f"Graph is finalized and cannot be modified (adding op '{name or op_type}')")
+    if name and not _NAME_RE.match(name.rstrip("/")):
+        raise ValueError(f"'{name}' is not a valid op name for op '{op_type}'; use letters, digits and _.-/>")
     if name is not None and name.endswith("/"):
         op_name = name[:-1]
         graph._names_in_use[op_name.lower()] = max(graph._names_in_use.get(op_name.lower(), 0), 1)
@@ -266,9 +273,12 @@ def _convert_inputs(graph: Graph, op_def: OpDef, op_name: str, inputs: tuple, at
 
 def _looks_float(v: Any) -> bool:
     try:
-        return np.asarray(v).dtype.kind == "f"
+        arr = np.asarray(v)
     except Exception:  # noqa: BLE001
         return False
+    # An empty Python list holds no floats, though numpy types it float64: [] as a shape or axis list
+    # must take the int32 default (tf.reshape(x, []), tf.reduce_sum(x, axis=[])).
+    return arr.dtype.kind == "f" and not (arr.size == 0 and isinstance(v, (list, tuple)))
 
 
 def _existing_tensor(v: Any) -> Tensor | None:

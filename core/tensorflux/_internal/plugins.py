@@ -148,13 +148,21 @@ class Registrar:
             self.kernel(op, device_type, fn, dtypes=dtypes)
 
     def optimizer(self, name: str, cls: Any) -> None:
-        """Register an optimizer class under ``name`` (looked up case-insensitively)."""
+        """Register an optimizer class (a subclass of ``tf.train.Optimizer``) under ``name`` (case-insensitive)."""
+        from .training.optimizer import Optimizer
+
+        if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+            raise TypeError(f"plugin '{self.info.name}' registers optimizer '{name}' as {cls!r}, but an optimizer must "
+                            "be a subclass of tensorflux.train.Optimizer")
         OPTIMIZERS.add(name, cls, self.info.name)
         self.info.optimizers.append(name)
         self._undo.append(lambda: OPTIMIZERS.remove(name))
 
     def checkpoint_format(self, name: str, fmt: Any) -> None:
-        """Register a checkpoint format object under ``name``."""
+        """Register a checkpoint format object under ``name`` (see ``tensorflux.extend.CheckpointFormat``)."""
+        from .checkpoint.formats import check_format_object
+
+        check_format_object(name, fmt, self.info.name)
         CHECKPOINT_FORMATS.add(name, fmt, self.info.name)
         self.info.checkpoint_formats.append(name)
         self._undo.append(lambda: CHECKPOINT_FORMATS.remove(name))
@@ -321,11 +329,11 @@ def reload_for_tests() -> None:
             KERNELS.remove(kdef)
         for d in info.devices:
             DEVICES.remove(d)
-        for n in info.optimizers:
-            OPTIMIZERS.remove(n)
-        for n in info.checkpoint_formats:
-            CHECKPOINT_FORMATS.remove(n)
-        if info.name != "core":
+        if info.name != "core":  # core's hooks do not run again, so its registrations stay
+            for n in info.optimizers:
+                OPTIMIZERS.remove(n)
+            for n in info.checkpoint_formats:
+                CHECKPOINT_FORMATS.remove(n)
             for o in info.ops:
                 OPS.remove(o)
     core_info = MANAGER.plugins.get("core")

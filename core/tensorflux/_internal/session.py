@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes as _dtypes
 from .devices import DEVICES, Device
-from .errors import InvalidArgumentError
+from .errors import FailedPreconditionError, InvalidArgumentError
 from .executor import Plan, compile_plan
 from .graph import Graph, Operation, Tensor, get_default_graph
 from .plugins import ensure_discovered
@@ -62,7 +62,9 @@ class _FetchMapper:
         try:
             element = self.graph.as_graph_element(fetch)
         except (TypeError, KeyError, ValueError) as exc:
-            raise type(exc)(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor or Operation: {exc}") from None
+            # str() of a KeyError is the repr of its message; use the message itself to avoid nested quoting.
+            detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise type(exc)(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor or Operation: {detail}") from None
         if element not in self._index:
             self._index[element] = len(self.unique)
             self.unique.append(element)
@@ -218,16 +220,44 @@ class Session:
             arr = _check_feed(variable._ref, value)
             slot.assign(device.from_host(arr))
 
+    def _read_variable(self, variable: Any) -> np.ndarray:
+        """A host copy of ``variable``'s value in this session, without running ops (used by Saver)."""
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session")
+        with self._lock:
+            slot = self._variables.get(variable.op.name)
+            if slot is None or slot.value is None:
+                raise FailedPreconditionError(
+                    f"Attempting to use uninitialized value {variable.op.name}: variable '{variable.op.name}' has not "
+                    "been initialized in this session; run its initializer or restore a checkpoint first")
+            value, device = slot.value, slot.device
+        if device is not None and not device.host_memory:
+            value = device.to_host(value)
+        return np.array(value, copy=True)
+
 
 def _fetch_key(fetches: Any) -> Any:
-    """A hashable key for simple fetch structures (tensors, ops, and lists/tuples of them); None otherwise."""
+    """A hashable key for a fetch structure (any nesting of tensors, ops, names, lists, tuples, dicts and
+    namedtuples); None when some part cannot be keyed, and the plan is then rebuilt each run.
+
+    The key records container types and dict keys, because the cached result builder depends on them.
+    """
     if isinstance(fetches, (Tensor, Operation)):
         return fetches
-    if isinstance(fetches, list) and all(isinstance(f, (Tensor, Operation)) for f in fetches):
-        return ("list",) + tuple(fetches)
-    if isinstance(fetches, tuple) and not hasattr(fetches, "_fields") and all(
-            isinstance(f, (Tensor, Operation)) for f in fetches):
-        return ("tuple",) + tuple(fetches)
+    if isinstance(fetches, str):
+        return ("name", fetches)
+    if hasattr(fetches, "_as_graph_element"):
+        return ("element", fetches)
+    if isinstance(fetches, (list, tuple)):
+        parts = tuple(_fetch_key(f) for f in fetches)
+        return None if any(p is None for p in parts) else (type(fetches),) + parts
+    if isinstance(fetches, dict):
+        try:
+            parts = tuple((k, _fetch_key(v)) for k, v in fetches.items())
+            hash(parts)
+        except TypeError:
+            return None
+        return None if any(p is None for _, p in parts) else (type(fetches), parts)
     return None
 
 
@@ -286,6 +316,14 @@ def _convert_feed(tensor: Tensor, value: Any, dtype: _dtypes.DType) -> np.ndarra
             f"Feed for '{tensor.name}' expects dtype {dtype.name}, but was given {src.dtype} values that cannot be "
             "converted without loss"
         )
+    if dtype.is_integer and src.dtype != dtype.np_dtype and src.dtype.kind in "iu" and src.size:
+        # astype would wrap silently (2**40 -> 0 in int32); refuse like a lossy float feed.
+        info = np.iinfo(dtype.np_dtype)
+        low, high = src.min(), src.max()
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise ValueError(f"Feed for '{tensor.name}' expects dtype {dtype.name} (range [{info.min}, {info.max}]), "
+                             f"but was given the value {bad}")
     return src.astype(dtype.np_dtype, copy=False)
 
 

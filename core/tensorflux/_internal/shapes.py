@@ -112,7 +112,10 @@ def _as_dim(d: Any) -> int | None:
         return None
     if hasattr(d, "value") and not isinstance(d, int):
         return d.value
-    d = int(d)
+    as_int = int(d)
+    if not isinstance(d, (str, bytes)) and as_int != d:
+        raise ValueError(f"Dimension {d!r} is not an integer")
+    d = as_int
     if d < 0:
         raise ValueError(f"Dimension {d} must be >= 0 or None")
     return d

@@ -61,6 +61,34 @@ class Variable:
             collections.append(GraphKeys.TRAINABLE_VARIABLES)
         graph.add_to_collections(collections, self)
 
+    @classmethod
+    def _from_graph_elements(cls, ref: Tensor, initializer: Operation, snapshot: Tensor,
+                             initial_value: Tensor | None = None, trainable: bool = True) -> "Variable":
+        """Wrap ops that already exist (e.g. imported from a MetaGraphDef) as a Variable; adds no ops.
+
+        ``ref`` is the VariableV2 output, ``initializer`` its Assign op and ``snapshot`` its read.
+        The caller adds the result to whatever collections it belongs to.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> from tensorflux._internal.variables import Variable
+            >>> v = tf.Variable(1.0, name="v")
+            >>> w = Variable._from_graph_elements(v._ref, v.initializer, v.value(), v.initial_value)
+            >>> w.name, w.initializer.name
+            ('v:0', 'v/Assign')
+        """
+        if ref.op.type != "VariableV2":
+            raise TypeError(f"Variable._from_graph_elements: '{ref.name}' is produced by a {ref.op.type} op, "
+                            "expected a VariableV2 op")
+        var = cls.__new__(cls)
+        var._ref = ref
+        var._initializer_op = initializer
+        var._snapshot = snapshot
+        var._initial_value = initial_value
+        var._trainable = trainable
+        ref.op._variable = var
+        return var
+
     # -- identity ----------------------------------------------------------------------------
     @property
     def name(self) -> str:

@@ -148,7 +148,78 @@ BINARY = [
            shapes=[((2, 3), (2, 3)), ((4,), (4,))]),
 ]
 
-OP_INFOS = UNARY + BINARY
+
+
+def _np_log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _np_windows(x: np.ndarray, kh: int, kw: int, pad_value: float) -> tuple[np.ndarray, int, int]:
+    """SAME-padded stride-1 windows of NHWC ``x``: [N, H, W, C, kh, kw] (a reference, not a fast path)."""
+    pt, pl = (kh - 1) // 2, (kw - 1) // 2
+    padded = np.pad(x, ((0, 0), (pt, kh - 1 - pt), (pl, kw - 1 - pl), (0, 0)), constant_values=pad_value)
+    return np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2)), pt, pl
+
+
+def _np_conv2d_same(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    windows, _, _ = _np_windows(x, f.shape[0], f.shape[1], 0.0)
+    return np.einsum("nhwcij,ijco->nhwo", windows, f)
+
+
+def _np_max_pool_2x2_same(x: np.ndarray) -> np.ndarray:
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    padded = np.pad(x, ((0, 0), (0, x.shape[1] % 2), (0, x.shape[2] % 2), (0, 0)), constant_values=low)
+    n, h, w, c = padded.shape
+    return padded.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _np_avg_pool_3x3_same(x: np.ndarray) -> np.ndarray:
+    windows, _, _ = _np_windows(x, 3, 3, 0.0)
+    counts, _, _ = _np_windows(np.ones_like(x), 3, 3, 0.0)
+    return windows.sum(axis=(-2, -1)) / counts.sum(axis=(-2, -1))
+
+
+def _sparse_labels(n: int, classes: int) -> np.ndarray:
+    return (np.arange(n) * 7 + 3) % classes
+
+
+IMAGE_SHAPES = [(1, 4, 4, 2), (2, 5, 3, 1)]
+NN = [
+    OpInfo("Relu", tf.nn.relu, lambda x: np.maximum(x, 0), large_values=True),
+    OpInfo("Relu6", tf.nn.relu6, lambda x: np.clip(x, 0, 6), large_values=True),
+    OpInfo("Elu", tf.nn.elu, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), dtypes=FLOATING,
+           large_values=True),
+    OpInfo("LeakyRelu", lambda x: tf.nn.leaky_relu(x, alpha=0.2), lambda x: np.where(x > 0, x, 0.2 * x),
+           dtypes=FLOATING, large_values=True),
+    OpInfo("Softplus", tf.nn.softplus, lambda x: np.logaddexp(0, x), dtypes=FLOATING, large_values=True),
+    OpInfo("Sigmoid", tf.nn.sigmoid, lambda x: 0.5 * (1 + np.tanh(x / 2)), dtypes=FLOATING, large_values=True),
+    OpInfo("Tanh", tf.nn.tanh, np.tanh, dtypes=FLOATING, large_values=True),
+    OpInfo("Softmax", tf.nn.softmax, lambda x: np.exp(_np_log_softmax(x)), dtypes=FLOATING, shapes=[(5,), (2, 3)],
+           large_values=True),
+    OpInfo("LogSoftmax", tf.nn.log_softmax, _np_log_softmax, dtypes=FLOATING, shapes=[(5,), (2, 3)], large_values=True),
+    OpInfo("SoftmaxCrossEntropyWithLogits",
+           lambda x, y: tf.nn.softmax_cross_entropy_with_logits_v2(labels=tf.nn.softmax(y), logits=x),
+           lambda x, y: -np.sum(np.exp(_np_log_softmax(y)) * _np_log_softmax(x), axis=-1), dtypes=FLOATING,
+           shapes=[((2, 3), (2, 3)), ((4, 5), (4, 5))], large_values=True),
+    OpInfo("SparseSoftmaxCrossEntropyWithLogits",
+           lambda x: tf.nn.sparse_softmax_cross_entropy_with_logits(
+               labels=_sparse_labels(x.shape[0], x.shape[1]), logits=x),
+           lambda x: -np.take_along_axis(_np_log_softmax(x), _sparse_labels(*x.shape)[:, None], axis=1)[:, 0],
+           dtypes=FLOATING, shapes=[(2, 3), (4, 5)], large_values=True),
+    OpInfo("BiasAdd", tf.nn.bias_add, np.add, shapes=[((2, 3), (3,)), ((2, 2, 4), (4,))]),
+    OpInfo("L2Loss", tf.nn.l2_loss, lambda x: np.sum(x * x) / 2, dtypes=FLOATING, shapes=[(0,), (5,), (2, 3)]),
+    OpInfo("TopKV2", lambda x: tf.nn.top_k(x, k=2).values, lambda x: np.flip(np.sort(x, axis=-1), axis=-1)[..., :2],
+           shapes=[(5,), (2, 3)], large_values=True),
+    OpInfo("Conv2D", lambda x, f: tf.nn.conv2d(x, f, strides=1, padding="SAME"), _np_conv2d_same, dtypes=FLOATING,
+           shapes=[((1, 4, 4, 2), (3, 3, 2, 3)), ((2, 5, 3, 1), (2, 2, 1, 2))]),
+    OpInfo("MaxPool", lambda x: tf.nn.max_pool(x, 2, 2, "SAME"), _np_max_pool_2x2_same, shapes=IMAGE_SHAPES,
+           large_values=True),
+    OpInfo("AvgPool", lambda x: tf.nn.avg_pool(x, 3, 1, "SAME"), _np_avg_pool_3x3_same, dtypes=FLOATING,
+           shapes=IMAGE_SHAPES),
+]
+
+OP_INFOS = UNARY + BINARY + NN
 
 
 def reference_result(info: OpInfo, inputs: list) -> np.ndarray:

@@ -11,7 +11,7 @@ from .. import dtypes as dt
 from ..graph import Tensor
 from ..op_builder import apply_op, constant_shape, constant_value, convert_to_tensor, make_constant
 from ..shapes import TensorShape, as_shape, broadcast_shapes
-from .common import define, normalize_axis, same_shape
+from .common import define, gradient, normalize_axis, not_differentiable, same_shape
 from .slicing import index_from_spec, sliced_dims, spec_from_index
 
 IDX = (dt.int32, dt.int64)
@@ -30,7 +30,7 @@ define("PlaceholderWithDefault", ["input: dtype"], ["output: dtype"], {"dtype": 
 define("Identity", ["input: T"], ["output: T"], {"T": "type"}, shape=same_shape)
 define("StopGradient", ["input: T"], ["output: T"], {"T": "type"}, shape=same_shape)
 define("ZerosLike", ["x: T"], ["y: T"], {"T": "type"}, shape=same_shape)
-define("OnesLike", ["x: T"], ["y: T"], {"T": "type"}, shape=same_shape)
+define("OnesLike", ["x: T"], ["y: T"], {"T": ("type", None, dt.REAL_AND_BOOL)}, shape=same_shape)
 define("Fill", ["dims: index_type", "value: T"], ["output: T"],
        {"T": "type", "index_type": ("type", "int32", IDX)}, shape=lambda op: constant_shape(op.inputs[0]))
 
@@ -356,6 +356,357 @@ def _select_shape(op: Any) -> TensorShape:
 define("SelectV2", ["condition: bool", "t: T", "e: T"], ["output: T"], {"T": "type"}, shape=_select_shape)
 define("Where", ["input: T"], ["index: int64"], {"T": ("type", "bool")},
        shape=lambda op: TensorShape([None, op.inputs[0].shape.rank]), differentiable=False)
+
+
+# -- gradients ----------------------------------------------------------------------------------
+# Each op's gradient, beside its definition above: grad_fn(op, *output_grads) -> one gradient per input.
+not_differentiable("StopGradient", "ZerosLike", "OnesLike")
+
+
+def _dims(t: Tensor) -> list:
+    """``t``'s dimensions (rank must be known): ints where static, scalar tensors where not."""
+    dynamic = None
+    out = []
+    for i, d in enumerate(t.shape.dims):
+        if d is None:
+            dynamic = shape(t) if dynamic is None else dynamic
+            d = gather(dynamic, i)
+        out.append(d)
+    return out
+
+
+def _as_shape_arg(dims: list) -> Any:
+    """A shape argument from ints and scalar tensors: a constant when all are ints."""
+    if all(not isinstance(d, Tensor) for d in dims):
+        return np.array(dims, dtype=np.int32)
+    return stack(dims)
+
+
+def _prod_dims(dims: list) -> Any:
+    if all(not isinstance(d, Tensor) for d in dims):
+        return int(np.prod(dims, dtype=np.int64))
+    from .math_ops import reduce_prod
+
+    return reduce_prod(stack(dims))
+
+
+def _static_or_dynamic_shape(x: Tensor) -> Any:
+    return x.shape.as_list() if x.shape.is_fully_defined() else shape(x)
+
+
+def _onehot_scatter(g3: Tensor, ids: Any, n: Any) -> Tensor:
+    """Sum the rows of ``g3`` ([outer, m, inner]) into ``n`` bins by ``ids`` ([m]): [outer, n, inner]."""
+    from .math_ops import matmul
+
+    return matmul(one_hot(ids, n, dtype=g3.dtype), g3, transpose_a=True)
+
+
+def _segment_sum_axis(g: Tensor, ids: Any, n: Any, axis: int) -> Tensor:
+    """Undo a gather along ``axis`` with ``ids``: entry j of the result sums g's entries k with ids[k] == j."""
+    dims = _dims(g)
+    g3 = reshape(g, _as_shape_arg([_prod_dims(dims[:axis]), dims[axis], _prod_dims(dims[axis + 1:])]))
+    return reshape(_onehot_scatter(g3, ids, n), _as_shape_arg(dims[:axis] + [n] + dims[axis + 1:]))
+
+
+def _pad_axis(g: Tensor, rank_: int, axis: int, before: int, after: int) -> Tensor:
+    paddings = np.zeros((rank_, 2), dtype=np.int32)
+    paddings[axis] = (before, after)
+    return pad(g, paddings)
+
+
+@gradient("Identity", "PlaceholderWithDefault")
+def _identity_grad(op: Any, grad: Tensor) -> list:
+    return [grad]
+
+
+@gradient("Fill")
+def _fill_grad(op: Any, grad: Tensor) -> list:
+    from .math_ops import reduce_sum
+
+    return [None, reduce_sum(grad)]
+
+
+@gradient("Reshape", "ExpandDims")
+def _reshape_grad(op: Any, grad: Tensor) -> list:
+    return [reshape(grad, _static_or_dynamic_shape(op.inputs[0])), None]
+
+
+@gradient("Squeeze")
+def _squeeze_grad(op: Any, grad: Tensor) -> list:
+    return [reshape(grad, _static_or_dynamic_shape(op.inputs[0]))]
+
+
+@gradient("Transpose")
+def _transpose_grad(op: Any, grad: Tensor) -> list:
+    perm = op.inputs[1]
+    const = constant_value(perm)
+    if const is not None:
+        return [transpose(grad, np.argsort(np.reshape(const, -1)).astype(np.int32)), None]
+    from .math_ops import argmax, cast, equal
+
+    hits = equal(expand_dims(perm, 0), expand_dims(range(0, size(perm, out_type=perm.dtype)), 1))
+    return [transpose(grad, argmax(cast(hits, dt.int32), axis=1, output_type=perm.dtype)), None]
+
+
+@gradient("ConcatV2")
+def _concat_grad(op: Any, grad: Tensor) -> list:
+    values, axis_t = op.inputs[:-1], op.inputs[-1]
+    axis, rank_ = constant_value(axis_t), values[0].shape.rank
+    if axis is not None and rank_ is not None:
+        split_dim = normalize_axis(int(axis), rank_, "concat axis")
+        sizes = _as_shape_arg([v.shape[split_dim] if v.shape[split_dim] is not None else gather(shape(v), split_dim)
+                               for v in values])
+    else:
+        from .math_ops import cast, mod
+
+        split_dim = mod(cast(axis_t, dt.int32), rank(values[0]))
+        sizes = stack([gather(shape(v), split_dim) for v in values])
+    return split(grad, sizes, split_dim, num=len(values)) + [None]
+
+
+@gradient("Pack")
+def _pack_grad(op: Any, grad: Tensor) -> list:
+    return unstack(grad, num=len(op.inputs), axis=op.attrs["axis"])
+
+
+@gradient("Unpack")
+def _unpack_grad(op: Any, *grads: Tensor) -> list:
+    return [stack(list(grads), axis=op.attrs["axis"])]
+
+
+@gradient("Split")
+def _split_grad(op: Any, *grads: Tensor) -> list:
+    return [None, concat(list(grads), op.inputs[0])]
+
+
+@gradient("SplitV")
+def _split_v_grad(op: Any, *grads: Tensor) -> list:
+    return [concat(list(grads), op.inputs[2]), None, None]
+
+
+@gradient("Slice")
+def _slice_grad(op: Any, grad: Tensor) -> list:
+    # Pad the gradient back out: ``begin`` zeros before, and whatever is left of x's shape after.
+    x, begin, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    b = constant_value(begin)
+    if b is not None and x.shape.is_fully_defined() and y.shape.is_fully_defined():
+        b = np.reshape(b, -1).astype(np.int64)
+        after = np.array(x.shape.as_list()) - b - np.array(y.shape.as_list())
+        paddings = np.stack([b, after], axis=1).astype(np.int32)
+    else:
+        from .math_ops import subtract
+
+        after = subtract(subtract(shape(x, out_type=begin.dtype), begin), shape(y, out_type=begin.dtype))
+        paddings = stack([begin, after], axis=1)
+    return [pad(grad, paddings), None, None]
+
+
+def _strided_slice_walk(op: Any, n_entries: int, rank_: int) -> tuple:
+    """Walk a StridedSlice's index spec with the mask precedence of ``index_from_spec``.
+
+    Returns (x_axes, walk): per axis of x, ('full', None), ('slice', i) or ('shrink', i) with i the
+    spec entry; and per output-building step, 'new' (an added dimension), 'shrink' or 'keep'.
+    """
+    a = op.attrs
+    n_specified = builtins.sum(1 for i in builtins.range(n_entries)
+                               if not (a["ellipsis_mask"] | a["new_axis_mask"]) & (1 << i))
+    x_axes, walk = [], []
+    for i in builtins.range(n_entries):
+        bit = 1 << i
+        if a["ellipsis_mask"] & bit:
+            x_axes += [("full", None)] * (rank_ - n_specified)
+            walk += ["keep"] * (rank_ - n_specified)
+        elif a["new_axis_mask"] & bit:
+            walk.append("new")
+        elif a["shrink_axis_mask"] & bit:
+            x_axes.append(("shrink", i))
+            walk.append("shrink")
+        else:
+            x_axes.append(("slice", i))
+            walk.append("keep")
+    rest = rank_ - len(x_axes)
+    return x_axes + [("full", None)] * rest, walk + ["keep"] * rest
+
+
+def _regrown(grad: Tensor, walk: list) -> Tensor:
+    """Reshape a strided slice's gradient to x's rank: shrunk axes come back with size 1, new axes go."""
+    if "new" not in walk and "shrink" not in walk:
+        return grad
+    n_out = builtins.sum(1 for step in walk if step != "shrink")
+    g_dims = _dims(grad) if grad.shape.rank is not None else [gather(shape(grad), i) for i in builtins.range(n_out)]
+    kept, pos = [], 0
+    for step in walk:
+        if step == "shrink":
+            kept.append(1)
+            continue
+        if step == "keep":
+            kept.append(g_dims[pos])
+        pos += 1
+    return reshape(grad, _as_shape_arg(kept))
+
+
+@gradient("StridedSlice")
+def _strided_slice_grad(op: Any, grad: Tensor) -> list:
+    # Put back the dimensions the slice shrank (and drop those it added), then, axis by axis, move each
+    # gradient entry to the position it was sliced from: a pad when the positions are one contiguous
+    # ascending run, else a gather from the gradient padded with one zero slice.
+    from .math_ops import argmax, cast, equal
+
+    x, begin, end, strides = op.inputs
+    rank_, n_entries = x.shape.rank, begin.shape[0]
+    if rank_ is None or n_entries is None:
+        raise ValueError(f"The gradient of StridedSlice '{op.name}' needs its input's rank and the length of its "
+                         f"index spec to be known; got input shape {x.shape} and begin shape {begin.shape}")
+    a = op.attrs
+    x_axes, walk = _strided_slice_walk(op, n_entries, rank_)
+    g = _regrown(grad, walk)
+    spec = [constant_value(t) for t in (begin, end, strides)]
+    for d, (kind, i) in enumerate(x_axes):
+        if kind == "full":
+            continue
+        bit = 1 << i
+        bm, em = bool(a["begin_mask"] & bit), bool(a["end_mask"] & bit)
+        step = None if spec[2] is None else int(np.reshape(spec[2], -1)[i])
+        if kind == "slice" and bm and em and step == 1:
+            continue
+        n = x.shape[d]
+        if n is not None and all(v is not None for v in spec):
+            b, e = (int(np.reshape(v, -1)[i]) for v in spec[:2])
+            index = b if kind == "shrink" else builtins.slice(None if bm else b, None if em else e, step)
+            positions = np.reshape(np.arange(n)[index], -1)
+            m = positions.size
+            if m == n and np.all(positions == np.arange(n)):
+                continue
+            if m == 0:
+                g = _pad_axis(g, rank_, d, 0, n)
+            elif np.all(np.diff(positions) == 1):
+                g = _pad_axis(g, rank_, d, int(positions[0]), int(n - positions[-1] - 1))
+            else:
+                inverse = np.full(n, m, dtype=np.int32)
+                inverse[positions] = np.arange(m, dtype=np.int32)
+                g = gather(_pad_axis(g, rank_, d, 0, 1), inverse, axis=d)
+            continue
+        n_t = n if n is not None else gather(shape(x), d)
+        parts = [np.reshape(v, -1)[i:i + 1] if v is not None else strided_slice(t, [i], [i + 1], [1])
+                 for v, t in zip(spec, (begin, end, strides))]
+        positions = reshape(strided_slice(range(0, n_t), *parts, begin_mask=int(bm), end_mask=int(em),
+                                          shrink_axis_mask=int(kind == "shrink")), [-1])
+        hits = cast(equal(expand_dims(range(0, n_t), 1), expand_dims(positions, 0)), dt.int32)
+        sentinel = fill(_as_shape_arg([n_t, 1]), np.array(1, dtype=np.int32))
+        inverse = argmax(concat([hits, sentinel], 1), axis=1, output_type=dt.int32)
+        g = gather(_pad_axis(g, rank_, d, 0, 1), inverse, axis=d)
+    return [g, None, None, None]
+
+
+@gradient("GatherV2")
+def _gather_grad(op: Any, grad: Tensor) -> list:
+    # Dense: one-hot rows of the indices, transposed, times the gradient rows.
+    params, indices, axis_t = op.inputs
+    if op.attrs["batch_dims"] != 0:
+        raise NotImplementedError(f"The gradient of GatherV2 '{op.name}' supports batch_dims=0, got "
+                                  f"batch_dims={op.attrs['batch_dims']}")
+    axis = constant_value(axis_t)
+    if axis is None or params.shape.rank is None:
+        raise ValueError(f"The gradient of GatherV2 '{op.name}' needs a constant axis and params of known rank; got "
+                         f"axis '{axis_t.name}' and params shape {params.shape}")
+    a = normalize_axis(int(axis), params.shape.rank, "gather axis")
+    p = _dims(params)
+    k = indices.shape.num_elements()
+    g3 = reshape(grad, _as_shape_arg([_prod_dims(p[:a]), k if k is not None else size(indices), _prod_dims(p[a + 1:])]))
+    out3 = _onehot_scatter(g3, reshape(indices, [-1]), p[a])
+    return [reshape(out3, _static_or_dynamic_shape(params)), None, None]
+
+
+@gradient("Tile")
+def _tile_grad(op: Any, grad: Tensor) -> list:
+    # Reshape [m0*d0, m1*d1, ...] to [m0, d0, m1, d1, ...] and sum over the m axes.
+    from .math_ops import cast, multiply, reduce_sum
+
+    x, multiples = op.inputs
+    m = constant_value(multiples)
+    if m is not None and x.shape.is_fully_defined():
+        m = [int(v) for v in np.reshape(m, -1)]
+        if all(v == 1 for v in m):
+            return [grad, None]
+        split_shape = [v for pair in zip(m, x.shape.as_list()) for v in pair]
+        axes = np.arange(0, 2 * len(m), 2, dtype=np.int32)
+        return [reduce_sum(reshape(grad, np.array(split_shape, dtype=np.int32)), axes), None]
+    split_shape = reshape(transpose(stack([cast(multiples, dt.int32), shape(x)])), [-1])
+    return [reduce_sum(reshape(grad, split_shape), range(0, multiply(rank(x), 2), 2)), None]
+
+
+@gradient("Pad", "PadV2")
+def _pad_grad(op: Any, grad: Tensor) -> list:
+    x, paddings = op.inputs[0], op.inputs[1]
+    pv = constant_value(paddings)
+    if pv is not None:
+        begin = np.asarray(pv)[:, 0].astype(np.int32)
+        x_grad = slice(grad, begin, np.array(_dims(x), dtype=np.int32) if x.shape.is_fully_defined()
+                       else shape(x))
+    else:
+        begin = reshape(slice(paddings, [0, 0], [-1, 1]), [-1])
+        x_grad = slice(grad, begin, shape(x, out_type=paddings.dtype))
+    if op.type == "PadV2":
+        from .math_ops import reduce_sum, subtract
+
+        return [x_grad, None, subtract(reduce_sum(grad), reduce_sum(x_grad))]
+    return [x_grad, None]
+
+
+def _mirror_indices(n: int, before: int, after: int, reflect: bool) -> np.ndarray:
+    i = np.arange(-before, n + after)
+    if reflect:
+        j = np.abs(i)
+        return np.where(j >= n, 2 * (n - 1) - j, j).astype(np.int32)
+    j = np.where(i < 0, -i - 1, i)
+    return np.where(j >= n, 2 * n - 1 - j, j).astype(np.int32)
+
+
+def _mirror_indices_tensor(x: Tensor, paddings: Tensor, axis: int, reflect: bool) -> tuple:
+    from .math_ops import abs as tf_abs, add, cast, greater_equal, less, negative, subtract
+
+    n = gather(shape(x), axis)
+    p = gather(cast(paddings, dt.int32), axis)
+    i = range(negative(gather(p, 0)), add(n, gather(p, 1)))
+    if reflect:
+        j = tf_abs(i)
+        mirrored = subtract(subtract(add(n, n), 2), j)
+    else:
+        j = where(less(i, 0), subtract(negative(i), 1), i)
+        mirrored = subtract(subtract(add(n, n), 1), j)
+    return where(greater_equal(j, n), mirrored, j), n
+
+
+@gradient("MirrorPad")
+def _mirror_pad_grad(op: Any, grad: Tensor) -> list:
+    # A mirror pad gathers each axis with reflected indices; undo the gathers one axis at a time.
+    x, paddings = op.inputs
+    if x.shape.rank is None:
+        raise ValueError(f"The gradient of MirrorPad '{op.name}' needs the rank of its input '{x.name}' to be known")
+    pv = constant_value(paddings)
+    reflect = op.attrs["mode"] == "REFLECT"
+    g = grad
+    for d in builtins.range(x.shape.rank):
+        n = x.shape[d]
+        if pv is not None and n is not None:
+            before, after = int(pv[d][0]), int(pv[d][1])
+            if before == after == 0:
+                continue
+            ids = _mirror_indices(n, before, after, reflect)
+        else:
+            ids, n = _mirror_indices_tensor(x, paddings, d, reflect)
+        g = _segment_sum_axis(g, ids, n, d)
+    return [g, None]
+
+
+@gradient("SelectV2")
+def _select_grad(op: Any, grad: Tensor) -> list:
+    from .math_ops import unbroadcast
+
+    condition, t, e = op.inputs
+    zeros = zeros_like(grad)
+    return [None, unbroadcast(where(condition, grad, zeros), t, condition, e),
+            unbroadcast(where(condition, zeros, grad), e, condition, t)]
 
 
 # -- Python wrappers --------------------------------------------------------------------------

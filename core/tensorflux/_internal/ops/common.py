@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 from ..registry import OpDef
@@ -15,8 +16,10 @@ _BY_NAME: dict[str, OpDef] = {}
 def define(name: str, inputs: list, outputs: list, attrs: dict | None = None, shape: Callable | None = None,
            stateful: bool = False, differentiable: bool = True, doc: str = "") -> OpDef:
     """Define a core op; its gradient is attached later with :func:`gradient` in the same module."""
+    caller = sys._getframe(1)  # the op-family module, so a duplicate registration names its line
     op_def = OpDef(name=name, inputs=inputs, outputs=outputs, attrs=attrs or {}, shape_fn=shape,
-                   stateful=stateful, differentiable=differentiable, doc=doc)
+                   stateful=stateful, differentiable=differentiable, doc=doc,
+                   source=f"{caller.f_code.co_filename}:{caller.f_lineno}")
     CORE_OP_DEFS.append(op_def)
     _BY_NAME[name] = op_def
     return op_def

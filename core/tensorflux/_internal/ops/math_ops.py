@@ -10,7 +10,8 @@ from .. import dtypes as dt
 from ..graph import Tensor
 from ..op_builder import apply_op, constant_value, convert_to_tensor
 from ..shapes import TensorShape
-from .common import broadcast_shape, define, normalize_axis, same_shape
+from . import array_ops
+from .common import broadcast_shape, define, gradient, normalize_axis, not_differentiable, same_shape
 
 NUM = dt.NUMERIC
 FLOAT = dt.FLOATING
@@ -29,6 +30,98 @@ _BINARY = {
 }
 for _name, (_allowed, _out) in _BINARY.items():
     define(_name, ["x: T", "y: T"], [f"z: {_out or 'T'}"], {"T": ("type", None, _allowed)}, shape=broadcast_shape)
+
+
+def _pow_grads(x: Tensor, y: Tensor, z: Tensor, g: Tensor) -> tuple:
+    positive = greater(x, 0.0)
+    log_x = where_zero(positive, log(array_ops.where(positive, x, array_ops.ones_like(x))))
+    return multiply(g, multiply(y, pow(x, subtract(y, 1.0)))), multiply(g, multiply(z, log_x))
+
+
+def _squared_difference_grads(x: Tensor, y: Tensor, z: Tensor, g: Tensor) -> tuple:
+    gx = multiply(g, multiply(2.0, subtract(x, y)))
+    return gx, negative(gx)
+
+
+def _selected_grads(x_wins: Tensor, g: Tensor) -> tuple:
+    return array_ops.where(x_wins, g, array_ops.zeros_like(g)), array_ops.where(x_wins, array_ops.zeros_like(g), g)
+
+
+# Each rule gives (dz/dx * g, dz/dy * g) at the broadcast shape; the gradient sums them back to x's and y's shapes.
+_BINARY_GRADS = {
+    "AddV2": lambda x, y, z, g: (g, g),
+    "Sub": lambda x, y, z, g: (g, negative(g)),
+    "Mul": lambda x, y, z, g: (multiply(g, y), multiply(x, g)),
+    "RealDiv": lambda x, y, z, g: (divide(g, y), multiply(g, divide(divide(negative(x), y), y))),
+    "FloorMod": lambda x, y, z, g: (g, multiply(g, negative(floordiv(x, y)))),
+    "Pow": _pow_grads,
+    "Maximum": lambda x, y, z, g: _selected_grads(greater_equal(x, y), g),
+    "Minimum": lambda x, y, z, g: _selected_grads(less_equal(x, y), g),
+    "SquaredDifference": _squared_difference_grads,
+}
+
+
+def _binary_gradient(rule: Any) -> Any:
+    def grad_fn(op: Any, grad: Tensor) -> list:
+        x, y = op.inputs
+        gx, gy = rule(x, y, op.outputs[0], grad)
+        return [unbroadcast(gx, x, y), unbroadcast(gy, y, x)]
+
+    return grad_fn
+
+
+for _name, _rule in _BINARY_GRADS.items():
+    gradient(_name)(_binary_gradient(_rule))
+not_differentiable("FloorDiv", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd",
+                   "LogicalOr")
+
+
+def where_zero(condition: Tensor, x: Tensor) -> Tensor:
+    """``x`` where ``condition`` holds, else 0 (the zero branch never sees NaN or inf from x's other branch)."""
+    return array_ops.where(condition, x, array_ops.zeros_like(x))
+
+
+def unbroadcast(grad: Tensor, x: Tensor, *others: Tensor, core_dims: int = 0) -> Tensor:
+    """Sum ``grad``, the gradient of a broadcast result, down to the shape of the operand ``x``.
+
+    ``others`` are the operands ``x`` was broadcast against; they let the reduction be decided at
+    graph-construction time when shapes are partly unknown. The last ``core_dims`` dimensions are
+    not broadcast (matmul's matrix dimensions).
+    """
+    axes = _static_unbroadcast_axes(grad.shape, x.shape, [o.shape for o in others], core_dims)
+    if axes is None:
+        x_shape, g_shape = array_ops.shape(x), array_ops.shape(grad)
+        ones = array_ops.fill(array_ops.expand_dims(subtract(array_ops.rank(grad), array_ops.rank(x)), 0), 1)
+        padded = array_ops.concat([ones, x_shape], 0)
+        dynamic_axes = array_ops.reshape(array_ops.where(not_equal(padded, g_shape)), [-1])
+        return array_ops.reshape(reduce_sum(grad, dynamic_axes, keepdims=True), x_shape)
+    lead, kept = axes
+    if not kept:
+        return reduce_sum(grad, np.array(lead, dtype=np.int32)) if lead else grad
+    out = reduce_sum(grad, np.array(lead + kept, dtype=np.int32), keepdims=True)
+    return array_ops.squeeze(out, axis=lead) if lead else out
+
+
+def _static_unbroadcast_axes(g: TensorShape, x: TensorShape, others: list, core_dims: int) -> tuple | None:
+    """(leading axes to drop, axes to sum keeping them) when shapes decide it statically, else None."""
+    n, r = g.rank, x.rank
+    if n is None or r is None or r > n:
+        return None
+    lead, kept = list(range(n - r)), []
+    for i in range(n - r, n - core_dims):
+        xd, gd = x.dims[i - (n - r)], g.dims[i]
+        if xd == 1:
+            if gd != 1:
+                kept.append(i)
+        elif xd is None and gd != 1:
+            # x's size here is unknown: no sum only if no other operand can be bigger than 1 here.
+            for o in others:
+                if o.rank is None:
+                    return None
+                j = i - (n - o.rank)
+                if j >= 0 and o.dims[j] != 1:
+                    return None
+    return lead, kept
 
 _UNARY = {
     "Neg": SIGNED, "Abs": SIGNED, "Square": NUM, "Sqrt": FLOAT, "Rsqrt": FLOAT, "Exp": FLOAT, "Log": FLOAT,
@@ -52,6 +145,43 @@ def _add_n_shape(op: Any) -> TensorShape:
 
 
 define("AddN", ["*inputs: T"], ["sum: T"], {"N": "int", "T": ("type", None, NUM)}, shape=_add_n_shape)
+
+# Each rule gives dy/dx * g from the input x, the output y and the output gradient g.
+_UNARY_GRADS = {
+    "Neg": lambda x, y, g: negative(g),
+    "Abs": lambda x, y, g: multiply(g, sign(x)),
+    "Square": lambda x, y, g: multiply(g, multiply(2.0, x)),
+    "Sqrt": lambda x, y, g: divide(multiply(0.5, g), y),
+    "Rsqrt": lambda x, y, g: multiply(multiply(-0.5, g), multiply(y, square(y))),
+    "Exp": lambda x, y, g: multiply(g, y),
+    "Log": lambda x, y, g: divide(g, x),
+    "Log1p": lambda x, y, g: divide(g, add(1.0, x)),
+    "Sign": lambda x, y, g: array_ops.zeros_like(x),
+    "Reciprocal": lambda x, y, g: negative(multiply(g, square(y))),
+}
+
+
+def _unary_gradient(rule: Any) -> Any:
+    def grad_fn(op: Any, grad: Tensor) -> list:
+        return [rule(op.inputs[0], op.outputs[0], grad)]
+
+    return grad_fn
+
+
+for _name, _rule in _UNARY_GRADS.items():
+    gradient(_name)(_unary_gradient(_rule))
+not_differentiable("Floor", "Ceil", "Round", "LogicalNot")
+
+
+@gradient("Cast")
+def _cast_grad(op: Any, grad: Tensor) -> list:
+    src, dst = op.attrs["SrcT"], op.attrs["DstT"]
+    return [cast(grad, src) if src.is_floating and dst.is_floating else None]
+
+
+@gradient("AddN")
+def _add_n_grad(op: Any, grad: Tensor) -> list:
+    return [grad] * len(op.inputs)
 
 
 # -- matmul ---------------------------------------------------------------------------------
@@ -87,6 +217,30 @@ define("BatchMatMulV2", ["x: T", "y: T"], ["output: T"],
        {"T": ("type", None, MATMUL_T), "adj_x": ("bool", False), "adj_y": ("bool", False)}, shape=_matmul_shape)
 
 
+def _matmul_grads(a: Tensor, b: Tensor, g: Tensor, ta: bool, tb: bool) -> tuple:
+    """Gradients of ``op(a) @ op(b)`` where op transposes the last two dimensions when asked."""
+    if not ta and not tb:
+        return matmul(g, b, transpose_b=True), matmul(a, g, transpose_a=True)
+    if not ta and tb:
+        return matmul(g, b), matmul(g, a, transpose_a=True)
+    if ta and not tb:
+        return matmul(b, g, transpose_b=True), matmul(a, g)
+    return matmul(b, g, transpose_a=True, transpose_b=True), matmul(g, a, transpose_a=True, transpose_b=True)
+
+
+@gradient("MatMul")
+def _matmul_grad(op: Any, grad: Tensor) -> list:
+    a, b = op.inputs
+    return list(_matmul_grads(a, b, grad, op.attrs["transpose_a"], op.attrs["transpose_b"]))
+
+
+@gradient("BatchMatMulV2")
+def _batch_matmul_grad(op: Any, grad: Tensor) -> list:
+    x, y = op.inputs
+    gx, gy = _matmul_grads(x, y, grad, op.attrs["adj_x"], op.attrs["adj_y"])
+    return [unbroadcast(gx, x, y, core_dims=2), unbroadcast(gy, y, x, core_dims=2)]
+
+
 # -- reductions -----------------------------------------------------------------------------
 def reduced_shape(op: Any) -> TensorShape:
     shape, keep = op.inputs[0].shape, op.attrs.get("keep_dims", False)
@@ -107,6 +261,80 @@ for _name, _allowed in _REDUCTIONS.items():
     define(_name, ["input: T", "reduction_indices: Tidx"], ["output: T"],
            {"T": ("type", None, _allowed), "Tidx": ("type", "int32", INT_IDX), "keep_dims": ("bool", False)},
            shape=reduced_shape)
+not_differentiable("Any", "All")
+
+
+def kept_dims_shape(x: Tensor, axes: Tensor) -> Any:
+    """The shape of reducing ``x`` over ``axes`` with keep_dims: a list when static, else a tensor."""
+    const_axes = constant_value(axes)
+    rank = x.shape.rank
+    if rank is not None and const_axes is not None:
+        reduced = {normalize_axis(int(a), rank, "reduction axis") for a in np.reshape(const_axes, -1)}
+        dims = [1 if i in reduced else d for i, d in enumerate(x.shape.dims)]
+        if None not in dims:
+            return dims
+        mask = np.array([i in reduced for i in range(rank)], dtype=bool)
+        return array_ops.where(mask, np.ones(rank, dtype=np.int32), array_ops.shape(x))
+    x_shape = array_ops.shape(x)
+    x_rank = array_ops.rank(x)
+    norm = mod(cast(array_ops.reshape(axes, [-1]), dt.int32), x_rank)
+    hit = equal(array_ops.expand_dims(array_ops.range(0, x_rank), 1), array_ops.expand_dims(norm, 0))
+    return array_ops.where(reduce_any(hit, axis=1), array_ops.ones_like(x_shape), x_shape)
+
+
+def _kept(op: Any, t: Tensor) -> Tensor:
+    """``t`` (shaped like op's output) reshaped as if the reduction had kept its dimensions."""
+    if op.attrs["keep_dims"]:
+        return t
+    return array_ops.reshape(t, kept_dims_shape(op.inputs[0], op.inputs[1]))
+
+
+def broadcast_like(g: Tensor, x: Tensor) -> Tensor:
+    """Repeat ``g`` (with size-1 dimensions where ``x`` has any size) up to the shape of ``x``."""
+    if x.shape.is_fully_defined() and g.shape.is_fully_defined():
+        multiples = [xd // max(gd, 1) for xd, gd in zip(x.shape.as_list(), g.shape.as_list())]
+        if all(m == 1 for m in multiples):
+            return g
+        return array_ops.tile(g, np.array(multiples, dtype=np.int32))
+    return array_ops.tile(g, floordiv(array_ops.shape(x), maximum(array_ops.shape(g), 1)))
+
+
+@gradient("Sum")
+def _sum_grad(op: Any, grad: Tensor) -> list:
+    return [broadcast_like(_kept(op, grad), op.inputs[0]), None]
+
+
+@gradient("Mean")
+def _mean_grad(op: Any, grad: Tensor) -> list:
+    x, y = op.inputs[0], op.outputs[0]
+    n_in, n_out = x.shape.num_elements(), y.shape.num_elements()
+    if n_in is not None and n_out is not None:
+        factor = np.array(n_in // max(n_out, 1), dtype=grad.dtype.np_dtype)
+    else:
+        factor = cast(floordiv(array_ops.size(x), maximum(array_ops.size(y), 1)), grad.dtype)
+    return [divide(broadcast_like(_kept(op, grad), x), factor), None]
+
+
+@gradient("Max", "Min")
+def _max_min_grad(op: Any, grad: Tensor) -> list:
+    x = op.inputs[0]
+    chosen = cast(equal(_kept(op, op.outputs[0]), x), grad.dtype)
+    ties = reduce_sum(chosen, op.inputs[1], keepdims=True)
+    return [multiply(divide(chosen, ties), _kept(op, grad)), None]
+
+
+@gradient("Prod")
+def _prod_grad(op: Any, grad: Tensor) -> list:
+    # d prod / d x_i is the product of the other elements, computed without dividing by zero:
+    # no zero in the group: prod / x_i; one zero: the product of the rest at the zero, 0 elsewhere.
+    x, axes = op.inputs
+    is_zero = equal(x, 0.0)
+    safe_x = array_ops.where(is_zero, array_ops.ones_like(x), x)
+    nonzero_prod = reduce_prod(safe_x, axes, keepdims=True)
+    zeros = reduce_sum(cast(is_zero, x.dtype), axes, keepdims=True)
+    one_zero = array_ops.where(logical_and(is_zero, equal(zeros, 1.0)), nonzero_prod, array_ops.zeros_like(x))
+    others = array_ops.where(equal(zeros, 0.0), divide(nonzero_prod, safe_x), one_zero)
+    return [multiply(others, _kept(op, grad)), None]
 
 
 def _arg_shape(op: Any) -> TensorShape:
@@ -190,14 +418,28 @@ def truediv(x: Any, y: Any, name: str | None = None) -> Tensor:
         >>> tf.Session().run(tf.truediv(7, 2))
         3.5
     """
-    xt = x if isinstance(x, Tensor) else None
-    yt = y if isinstance(y, Tensor) else None
-    base = (xt or yt).dtype if (xt or yt) is not None else None
-    if base is not None and base.is_integer:
+    # Variables count as tensors; Python-only operands get the dtype a constant of x would have.
+    xt, yt = _tensor_or_none(x), _tensor_or_none(y)
+    given = xt if xt is not None else yt
+    base = given.dtype if given is not None else dt.infer_dtype(x)
+    if base.is_integer:
         target = dt.float64 if base in (dt.int32, dt.int64) else dt.float32
-        x = cast(x, target) if isinstance(x, Tensor) else np.asarray(x, dtype=target.np_dtype)
-        y = cast(y, target) if isinstance(y, Tensor) else np.asarray(y, dtype=target.np_dtype)
+        x = _to_float_operand(x, xt, base, target)
+        y = _to_float_operand(y, yt, base, target)
     return apply_op("RealDiv", x, y, name=name or "truediv")[0]
+
+
+def _tensor_or_none(v: Any) -> Tensor | None:
+    if isinstance(v, Tensor):
+        return v
+    return v._as_tensor() if hasattr(v, "_as_tensor") else None
+
+
+def _to_float_operand(v: Any, t: Tensor | None, base: dt.DType, target: dt.DType) -> Any:
+    if t is None:
+        return np.asarray(v, dtype=target.np_dtype)
+    # A tensor of another dtype is left alone so that RealDiv reports the mismatch, naming both.
+    return cast(t, target) if t.dtype is base else t
 
 
 def divide(x: Any, y: Any, name: str | None = None) -> Tensor:

@@ -30,7 +30,12 @@ def range_(start, limit, delta):
 
 
 def reshape(x, shape):
-    return np.reshape(x, tuple(int(d) for d in np.reshape(shape, -1)))
+    target = [int(d) for d in np.reshape(shape, -1)]
+    try:
+        return np.reshape(x, tuple(target))
+    except ValueError:
+        raise ValueError(f"cannot reshape a tensor of shape {tuple(x.shape)} ({x.size} elements) into shape "
+                         f"{target}") from None
 
 
 def transpose(x, perm):
@@ -58,7 +63,8 @@ def unpack(x, *, num, axis):
     moved = np.moveaxis(x, axis, 0)
     if moved.shape[0] != num:
         raise ValueError(f"cannot unstack {num} values from a dimension of size {moved.shape[0]}")
-    return tuple(moved[i] for i in range(num))
+    # moved[i, ...] is always an array; moved[i] of a vector is a bare element (bytes for strings).
+    return tuple(moved[i, ...] for i in range(num))
 
 
 def split(split_dim, value, *, num_split):
@@ -84,14 +90,16 @@ def slice_(x, begin, size):
         b, s = int(b), int(s)
         end = d if s == -1 else b + s
         if b < 0 or end > d or end < b:
-            raise ValueError(f"slice begin {list(begin)} and size {list(size)} are out of bounds for shape {list(x.shape)}")
+            raise ValueError(f"slice begin {[int(v) for v in begin]} and size {[int(v) for v in size]} are out of "
+                             f"bounds for shape {list(x.shape)}")
         index.append(slice(b, end))
     return x[tuple(index)]
 
 
 def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):
     index = index_from_spec(begin, end, strides, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask)
-    return np.asarray(x[index])
+    # dtype=x.dtype: a single string element would otherwise become a fixed-width bytes array.
+    return np.asarray(x[index], dtype=x.dtype)
 
 
 def gather(params, indices, axis, *, batch_dims):
@@ -102,7 +110,8 @@ def gather(params, indices, axis, *, batch_dims):
     if indices.size and (indices.min() < 0 or indices.max() >= dim):
         bad = indices[(indices < 0) | (indices >= dim)].reshape(-1)[0]
         raise IndexError(f"index {bad} is not in [0, {dim}) for gather along axis {axis}")
-    return np.take(params, indices, axis=axis)
+    # asarray with the dtype: a scalar index into a string vector would otherwise give bare bytes.
+    return np.asarray(np.take(params, indices, axis=axis), dtype=params.dtype)
 
 
 def tile(x, multiples):
@@ -110,7 +119,8 @@ def tile(x, multiples):
 
 
 def pad(x, paddings):
-    return np.pad(x, np.asarray(paddings, dtype=np.int64))
+    # Strings pad with empty strings, as in TF; np.pad's default 0 would put ints into an object array.
+    return np.pad(x, np.asarray(paddings, dtype=np.int64), constant_values=b"" if x.dtype == object else 0)
 
 
 def pad_v2(x, paddings, constant_values):
@@ -143,6 +153,8 @@ def one_hot(indices, depth, on_value, off_value, *, axis):
 
 
 def zeros_like(x):
+    if x.dtype == object:
+        return np.full(x.shape, b"", dtype=object)  # TF's zero string is empty; np.zeros_like gives int 0
     return np.zeros_like(x)
 
 
@@ -151,7 +163,9 @@ def ones_like(x):
 
 
 def select(condition, t, e):
-    return np.where(condition, t, e)
+    out = np.where(condition, t, e)
+    # np.where turns 0-d object (string) operands into a fixed-width bytes array; keep the input dtype.
+    return out if out.dtype == t.dtype else out.astype(t.dtype)
 
 
 def where(x):

@@ -17,19 +17,22 @@ def real_div(x, y):
 def floor_div(x, y):
     if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
         raise ZeroDivisionError("integer division by zero")
-    return np.floor_divide(x, y).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):  # float x // 0 is +-inf or nan, as in TF
+        return np.floor_divide(x, y).astype(x.dtype, copy=False)
 
 
 def floor_mod(x, y):
     if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
         raise ZeroDivisionError("integer modulo by zero")
-    return np.mod(x, y).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mod(x, y).astype(x.dtype, copy=False)
 
 
 def pow_(x, y):
     if x.dtype.kind in "iu" and np.any(np.asarray(y) < 0):
         raise ValueError("integers to negative integer powers are not allowed")
-    return np.power(x, y).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # nan/inf results, silently as TF
+        return np.power(x, y).astype(x.dtype, copy=False)
 
 
 def squared_difference(x, y):
@@ -64,7 +67,8 @@ def cast(x, *, DstT):  # noqa: N803 - TF's attr name
 
 
 def add_n(*inputs):
-    out = np.add(inputs[0], inputs[1]) if len(inputs) > 1 else np.array(inputs[0])
+    # np.add of two 0-d arrays returns a scalar; asarray makes it a (fresh, writable) array to accumulate into.
+    out = np.asarray(np.add(inputs[0], inputs[1])) if len(inputs) > 1 else np.array(inputs[0])
     for x in inputs[2:]:
         np.add(out, x, out=out)
     return out
@@ -99,8 +103,10 @@ def reduce_mean(x, axes, *, keep_dims):
         total = np.sum(x, axis=ax, keepdims=keep_dims, dtype=np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(np.trunc(total / max(count, 1))).astype(x.dtype)
+    # sum / count rather than np.mean, which warns through `warnings` (not errstate) on empty input.
+    count = int(np.prod([x.shape[a] for a in ax])) if ax else 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.mean(x, axis=ax, keepdims=keep_dims, dtype=_acc_dtype(x))
+        out = np.sum(x, axis=ax, keepdims=keep_dims, dtype=_acc_dtype(x)) / np.asarray(count, _acc_dtype(x))
     return np.asarray(out).astype(x.dtype, copy=False)
 
 

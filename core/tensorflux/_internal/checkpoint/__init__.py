@@ -1,0 +1,1 @@
+"""Checkpoints: the Saver, the `checkpoint` state file, checkpoint readers, and the pluggable file formats."""

@@ -1,0 +1,232 @@
+"""``tf.train.Saver``: save variables to checkpoints and restore them, through the session, in any registered format.
+
+A save writes, each file atomically and in this order: the checkpoint's own files (the format's
+commit point last), ``<prefix>.meta``, then the ``checkpoint`` state file. Killing the process at
+any moment therefore leaves the previous checkpoint, and a state file naming it, loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dtypes
+from ..errors import InvalidArgumentError, NotFoundError
+from ..graph import Tensor
+from ..serialization import meta_graph as _meta_graph
+from ..variables import Variable, global_variables
+from .formats import DEFAULT_FORMAT, detect_format, get_format, require_format
+from .state import update_checkpoint_state
+
+
+class Saver:
+    """Saves and restores variables.
+
+    ``var_list`` is a list of variables (saved under their op names) or a dict ``{name: variable}``;
+    by default every global variable of the default graph. ``format`` names a registered checkpoint
+    format (``tf.train.list_checkpoint_formats()``); ``restore`` detects the format from the files.
+    At most ``max_to_keep`` recent checkpoints are kept (0 or None keeps all).
+
+    Example:
+        >>> import os, tempfile, tensorflux as tf
+        >>> v = tf.Variable(1.0, name="v")
+        >>> saver = tf.train.Saver([v], max_to_keep=2)
+        >>> d = tempfile.mkdtemp()
+        >>> with tf.Session() as sess:
+        ...     sess.run(v.initializer)
+        ...     for step in range(3):
+        ...         _ = saver.save(sess, os.path.join(d, "model"), global_step=step)
+        >>> [os.path.basename(p) for p in saver.last_checkpoints]
+        ['model-1', 'model-2']
+        >>> with tf.Session() as sess:
+        ...     saver.restore(sess, tf.train.latest_checkpoint(d))
+        ...     print(sess.run(v))
+        1.0
+    """
+
+    def __init__(self, var_list: Any = None, reshape: bool = False, sharded: bool = False, max_to_keep: int | None = 5,
+                 keep_checkpoint_every_n_hours: float = 10000.0, name: str | None = None,
+                 restore_sequentially: bool = False, saver_def: Any = None, builder: Any = None,
+                 defer_build: bool = False, allow_empty: bool = False, write_version: Any = None,
+                 pad_step_number: bool = False, save_relative_paths: bool = False, filename: str | None = None,
+                 format: str = DEFAULT_FORMAT) -> None:  # noqa: A002 - TF-style keyword
+        del reshape, sharded, name, restore_sequentially, builder, defer_build, write_version
+        if saver_def is not None:
+            max_to_keep = saver_def.max_to_keep
+            if saver_def.keep_checkpoint_every_n_hours > 0:
+                keep_checkpoint_every_n_hours = saver_def.keep_checkpoint_every_n_hours
+        self._var_list = _normalize_var_list(var_list)
+        if not self._var_list and not allow_empty:
+            raise ValueError("Saver: there are no variables to save; create variables first, pass var_list, "
+                             "or pass allow_empty=True")
+        self._format_name = format
+        self._format = get_format(format)
+        self._max_to_keep = max_to_keep or 0
+        self._keep_hours = keep_checkpoint_every_n_hours
+        self._next_preserved = time.time() + keep_checkpoint_every_n_hours * 3600
+        self._pad_step_number = pad_step_number
+        self._save_relative_paths = save_relative_paths
+        self._filename = filename
+        self._last_checkpoints: list[tuple[str, float]] = []
+        self.saver_def = _meta_graph.default_saver_def(self._max_to_keep, keep_checkpoint_every_n_hours)
+
+    # -- introspection -----------------------------------------------------------------------
+    @property
+    def last_checkpoints(self) -> list[str]:
+        """Prefixes of the checkpoints this saver still keeps, oldest first."""
+        return [p for p, _ in self._last_checkpoints]
+
+    @property
+    def format(self) -> str:  # noqa: A003
+        """The name of the checkpoint format ``save`` writes."""
+        return self._format_name
+
+    def as_saver_def(self) -> Any:
+        """The SaverDef recorded in meta graphs."""
+        return self.saver_def
+
+    def to_proto(self, export_scope: str | None = None) -> Any:
+        return self.saver_def
+
+    def set_last_checkpoints_with_time(self, last_checkpoints_with_time: list) -> None:
+        """Replace the kept list with ``[(prefix, timestamp), ...]``, oldest first."""
+        self._last_checkpoints = [(str(p), float(t)) for p, t in last_checkpoints_with_time]
+
+    def recover_last_checkpoints(self, checkpoint_paths: list) -> None:
+        """Adopt existing checkpoints (e.g. ``get_checkpoint_state(d).all_model_checkpoint_paths``) as kept."""
+        now = time.time()
+        self._last_checkpoints = [(p, now) for p in checkpoint_paths if detect_format(p) is not None]
+
+    # -- saving ------------------------------------------------------------------------------
+    def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: str | None = None,
+             meta_graph_suffix: str = "meta", write_meta_graph: bool = True, write_state: bool = True,
+             strip_default_attrs: bool = False, save_debug_info: bool = False) -> str:
+        """Save the variables' values in ``sess`` to ``save_path`` (``save_path-<step>`` with a global step).
+
+        Also writes ``<prefix>.meta`` (unless ``write_meta_graph=False``) and updates the ``checkpoint``
+        state file beside it (unless ``write_state=False``); deletes checkpoints beyond ``max_to_keep``.
+        Returns the checkpoint prefix.
+        """
+        del strip_default_attrs, save_debug_info
+        if latest_filename is not None and os.path.basename(latest_filename) != latest_filename:
+            raise ValueError(f"Saver.save: latest_filename must be a file name, not a path, got '{latest_filename}'")
+        prefix = save_path if global_step is None else f"{save_path}-{self._step_text(sess, global_step)}"
+        values = {}
+        for name, var in self._var_list.items():
+            if var.graph is not sess.graph:
+                raise ValueError(f"Saver.save: variable '{var.name}' is not in the session's graph")
+            values[name] = sess._read_variable(var)
+        self._format.write(prefix, values)
+        if write_meta_graph:
+            _meta_graph.export_meta_graph(f"{prefix}.{meta_graph_suffix}", saver_def=self.saver_def, graph=sess.graph)
+        if write_state:
+            doomed = self._record(prefix)
+            save_dir = os.path.dirname(prefix)
+            update_checkpoint_state(save_dir, prefix, self.last_checkpoints, latest_filename,
+                                    [t for _, t in self._last_checkpoints], save_relative_paths=self._save_relative_paths)
+            for old in doomed:
+                _delete_checkpoint(old, meta_graph_suffix)
+        return prefix
+
+    def _step_text(self, sess: Any, global_step: Any) -> str:
+        if isinstance(global_step, (Tensor, Variable)):
+            global_step = sess.run(global_step)
+        step = int(global_step)
+        return f"{step:08d}" if self._pad_step_number else str(step)
+
+    def _record(self, prefix: str) -> list[str]:
+        """Add ``prefix`` as the newest checkpoint; return the prefixes to delete."""
+        now = time.time()
+        self._last_checkpoints = [(p, t) for p, t in self._last_checkpoints if p != prefix] + [(prefix, now)]
+        doomed = []
+        while self._max_to_keep and len(self._last_checkpoints) > self._max_to_keep:
+            old, stamp = self._last_checkpoints.pop(0)
+            if stamp >= self._next_preserved:
+                self._next_preserved += self._keep_hours * 3600  # kept on disk by keep_checkpoint_every_n_hours
+                continue
+            doomed.append(old)
+        return doomed
+
+    # -- restoring ---------------------------------------------------------------------------
+    def restore(self, sess: Any, save_path: str) -> None:
+        """Load every variable of this saver from the checkpoint ``save_path`` into ``sess``.
+
+        The format is detected from the files. Checksums are verified, and nothing is loaded unless
+        every variable is present with the right dtype and shape; errors name the variable and the file.
+        """
+        if save_path is None:
+            raise ValueError("Saver.restore: save_path is None; pass a checkpoint prefix, e.g. "
+                             "tf.train.latest_checkpoint(folder)")
+        try:
+            fmt_name, fmt = require_format(save_path)
+        except NotFoundError as exc:
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {exc.message}") from None
+        stored = fmt.read(save_path)
+        where = f"checkpoint '{save_path}' ({fmt_name} format)"
+        checked = []
+        for name, var in self._var_list.items():
+            if var.graph is not sess.graph:
+                raise ValueError(f"Saver.restore: variable '{var.name}' is not in the session's graph")
+            if name not in stored:
+                known = ", ".join(sorted(stored)) or "nothing"
+                raise NotFoundError(f"Key {name} not found in {where}: variable '{var.name}' has no saved value; the "
+                                    f"checkpoint holds: {known}")
+            checked.append((var, _check_value(name, var, stored[name], where)))
+        for var, value in checked:
+            sess._load_variable(var, value)
+
+    def export_meta_graph(self, filename: str | None = None, collection_list: list | None = None,
+                          as_text: bool = False, export_scope: str | None = None, clear_devices: bool = False,
+                          clear_extraneous_savers: bool = False, strip_default_attrs: bool = False,
+                          save_debug_info: bool = False) -> Any:
+        """Export the default graph's MetaGraphDef with this saver's SaverDef (see ``tf.train.export_meta_graph``)."""
+        return _meta_graph.export_meta_graph(filename, saver_def=self.saver_def, collection_list=collection_list,
+                                             as_text=as_text, export_scope=export_scope, clear_devices=clear_devices)
+
+
+def _check_value(name: str, var: Variable, value: np.ndarray, where: str) -> np.ndarray:
+    want = var.dtype
+    got = _dtypes.string if value.dtype.kind in "OSU" else _dtypes.as_dtype(value.dtype)
+    if got is not want:
+        raise InvalidArgumentError(f"variable '{var.name}' (key '{name}') has dtype {want.name}, but {where} stores "
+                                   f"{got.name}")
+    if not var.shape.is_compatible_with(list(value.shape)):
+        raise InvalidArgumentError(f"variable '{var.name}' (key '{name}') has shape {var.shape.as_list()}, but {where} "
+                                   f"stores shape {list(value.shape)}")
+    return value
+
+
+def _normalize_var_list(var_list: Any) -> dict[str, Variable]:
+    if var_list is None:
+        var_list = global_variables()
+    if isinstance(var_list, dict):
+        items = list(var_list.items())
+    elif isinstance(var_list, (list, tuple, set, frozenset)):
+        items = [(getattr(v, "op", None) and v.op.name, v) for v in var_list]
+    else:
+        raise TypeError(f"Saver: var_list must be a list or dict of variables, got {type(var_list).__name__}")
+    out: dict[str, Variable] = {}
+    for name, var in items:
+        if not isinstance(var, Variable):
+            raise TypeError(f"Saver: var_list entry {name!r} is a {type(var).__name__}, expected a tf.Variable")
+        if name in out and out[name] is not var:
+            raise ValueError(f"Saver: at least two variables have the same name: '{name}'")
+        out[name] = var
+    return out
+
+
+def _delete_checkpoint(prefix: str, meta_graph_suffix: str) -> None:
+    """Delete a checkpoint's files (in every format that recognizes it) and its meta graph."""
+    found = detect_format(prefix)
+    paths = (found[1].files(prefix) if found else []) + [f"{prefix}.{meta_graph_suffix}"]
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                warnings.warn(f"Saver: could not delete old checkpoint file '{path}': {exc}", stacklevel=3)

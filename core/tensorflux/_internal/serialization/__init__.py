@@ -1,0 +1,1 @@
+"""GraphDef and MetaGraphDef files: converting graphs, tensors and attributes to protobuf and back."""

@@ -1,0 +1,80 @@
+"""MNIST 784-128-32-10 MLP with ReLUs, sparse softmax cross-entropy and gradient descent (TF 1.x's mnist.py tutorial).
+
+    python examples/mnist_mlp.py --data-dir ../shared/data/mnist
+
+Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist or ~/.cache/tensorflux/mnist, and
+downloaded there when missing. Prints one summary line with the test accuracy and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+from tqdm import tqdm
+
+import tensorflux as tf
+
+IMAGE_PIXELS, NUM_CLASSES = 784, 10
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", default=None,
+                        help="directory holding the four MNIST .gz files (default: $TENSORFLUX_DATA_DIR/mnist, "
+                             "else ~/.cache/tensorflux/mnist; missing files are downloaded)")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps")
+    parser.add_argument("--batch-size", type=int, default=100, help="examples per step")
+    parser.add_argument("--learning-rate", type=float, default=0.01, help="gradient-descent learning rate")
+    parser.add_argument("--hidden1", type=int, default=128, help="units in the first hidden layer")
+    parser.add_argument("--hidden2", type=int, default=32, help="units in the second hidden layer")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weight initialization and batch shuffling")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def dense(inputs: tf.Tensor, units_in: int, units_out: int, name: str, activation=None) -> tf.Tensor:
+    with tf.name_scope(name):
+        weights = tf.Variable(tf.truncated_normal([units_in, units_out], stddev=1.0 / math.sqrt(units_in)),
+                              name="weights")
+        biases = tf.Variable(tf.zeros([units_out]), name="biases")
+        out = tf.matmul(inputs, weights) + biases
+        return activation(out) if activation is not None else out
+
+
+def main(argv: list[str] | None = None) -> float:
+    args = parse_args(argv)
+    start = time.perf_counter()
+    mnist = tf.datasets.mnist.read_data_sets(args.data_dir, seed=args.seed)
+    tf.set_random_seed(args.seed)
+
+    images = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="images")
+    labels = tf.placeholder(tf.int64, [None], name="labels")
+    hidden1 = dense(images, IMAGE_PIXELS, args.hidden1, "hidden1", tf.nn.relu)
+    hidden2 = dense(hidden1, args.hidden1, args.hidden2, "hidden2", tf.nn.relu)
+    logits = dense(hidden2, args.hidden2, NUM_CLASSES, "softmax_linear")
+
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="xentropy")
+    global_step = tf.Variable(0, name="global_step", trainable=False)
+    train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
+    correct = tf.reduce_sum(tf.cast(tf.nn.in_top_k(logits, labels, 1), tf.int32))
+
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        bar = tqdm(range(args.steps), desc="mnist_mlp", unit="step", disable=args.no_progress)
+        for step in bar:
+            batch_images, batch_labels = mnist.train.next_batch(args.batch_size)
+            _, loss_value = sess.run([train_op, loss], feed_dict={images: batch_images, labels: batch_labels})
+            if step % 100 == 0:
+                bar.set_postfix(loss=f"{loss_value:.3f}")
+        hits = int(sess.run(correct, feed_dict={images: mnist.test.images, labels: mnist.test.labels}))
+    test_accuracy = hits / mnist.test.num_examples
+    print(f"mnist_mlp: test accuracy {test_accuracy:.4f}, wall time {time.perf_counter() - start:.1f} s "
+          f"({args.steps} steps of {args.batch_size})")
+    return test_accuracy
+
+
+if __name__ == "__main__":
+    main()

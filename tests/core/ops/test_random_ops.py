@@ -1,0 +1,195 @@
+"""Random ops: shapes, dtypes, value ranges and moments, seeding, and shape inputs known only at run time.
+
+Moment checks use 20000 samples: the standard error of the mean is then under 0.01 standard deviations,
+so the 0.05 bounds below fail by chance far less often than once in a million runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorflux as tf
+
+FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+N = 20000
+
+
+def run(fetch, feed_dict=None):
+    with tf.Session() as sess:
+        return sess.run(fetch, feed_dict)
+
+
+def as_f64(x) -> np.ndarray:
+    return np.asarray(x).astype(np.float64)
+
+
+# -- random_uniform -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("shape", [[], [0], [3], [2, 3, 4]], ids=str)
+def test_random_uniform_shape_dtype_and_range(dtype, shape):
+    t = tf.random_uniform(shape, dtype=dtype, seed=1)
+    assert t.dtype is dtype and t.shape == shape
+    out = run(t)
+    assert np.asarray(out).dtype == dtype.np_dtype and np.shape(out) == tuple(shape)
+    assert np.all((as_f64(out) >= 0) & (as_f64(out) <= 1))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_random_uniform_moments_with_bounds(dtype):
+    out = as_f64(run(tf.random_uniform([N], minval=-2.0, maxval=6.0, dtype=dtype, seed=3)))
+    assert out.min() >= -2.0 and out.max() <= 6.0
+    assert abs(out.mean() - 2.0) < 0.05 * 8
+    assert abs(out.std() - 8 / np.sqrt(12)) < 0.05 * 8
+    # All of [minval, maxval) is covered.
+    assert out.min() < -1.9 and out.max() > 5.9
+
+
+def test_random_uniform_excludes_maxval_in_float32():
+    out = run(tf.random_uniform([N], dtype=tf.float32, seed=4))
+    assert out.max() < 1.0
+
+
+def test_random_uniform_with_tensor_bounds():
+    lo = tf.placeholder(tf.float32, [])
+    hi = tf.placeholder(tf.float32, [])
+    out = run(tf.random_uniform([1000], lo, hi, seed=5), {lo: 10.0, hi: 11.0})
+    assert out.min() >= 10.0 and out.max() <= 11.0
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=lambda d: d.name)
+def test_random_uniform_integers(dtype):
+    t = tf.random_uniform([N], minval=-3, maxval=4, dtype=dtype, seed=6)
+    assert t.dtype is dtype and t.shape == [N]
+    out = run(t)
+    assert out.dtype == dtype.np_dtype
+    assert set(np.unique(out).tolist()) == set(range(-3, 4))
+
+
+def test_random_uniform_integers_need_maxval_and_minval_below_maxval():
+    with pytest.raises(ValueError, match="maxval.*int32"):
+        tf.random_uniform([2], dtype=tf.int32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"minval < maxval.*5.*5"):
+        run(tf.random_uniform([2], minval=5, maxval=5, dtype=tf.int32))
+
+
+# -- random_normal / truncated_normal -----------------------------------------------------------------
+@pytest.mark.parametrize("fn", [tf.random_normal, tf.truncated_normal], ids=["normal", "truncated"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("shape", [[], [0], [5], [2, 3]], ids=str)
+def test_normal_shapes_and_dtypes(fn, dtype, shape):
+    t = fn(shape, dtype=dtype, seed=2)
+    assert t.dtype is dtype and t.shape == shape
+    out = run(t)
+    assert np.asarray(out).dtype == dtype.np_dtype and np.shape(out) == tuple(shape)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_random_normal_moments(dtype):
+    out = as_f64(run(tf.random_normal([N], mean=3.0, stddev=2.0, dtype=dtype, seed=7)))
+    assert abs(out.mean() - 3.0) < 0.05 * 2
+    assert abs(out.std() - 2.0) < 0.05 * 2
+    assert np.abs(out - 3.0).max() > 2 * 2.0  # not truncated
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_truncated_normal_stays_within_two_stddevs(dtype):
+    out = as_f64(run(tf.truncated_normal([N], mean=-1.0, stddev=0.5, dtype=dtype, seed=8)))
+    # Low-precision rounding of mean + 2 * stddev may land one ulp outside.
+    slack = 0.01 if dtype in (tf.float16, tf.bfloat16) else 1e-6
+    assert np.all(np.abs(out + 1.0) <= 2 * 0.5 + slack)
+    assert abs(out.mean() + 1.0) < 0.05 * 0.5
+    # A normal truncated at 2 sigma has standard deviation 0.8796 sigma.
+    assert abs(out.std() - 0.8796 * 0.5) < 0.05 * 0.5
+
+
+def test_normal_with_tensor_mean_and_stddev():
+    mean = tf.placeholder(tf.float32, [])
+    out = run(tf.random_normal([N], mean=mean, stddev=tf.constant(0.1), seed=9), {mean: 50.0})
+    assert abs(out.mean() - 50.0) < 0.01
+
+
+# Integer dtypes are valid for random_uniform (as RandomUniformInt, tested above), so it is not listed with them.
+@pytest.mark.parametrize("fn, dtype", [
+    pytest.param(fn, dtype, id=f"{name}-{dtype.name}")
+    for name, fn, dtypes in [("normal", tf.random_normal, (tf.int8, tf.uint8, tf.bool, tf.string)),
+                             ("truncated", tf.truncated_normal, (tf.int8, tf.uint8, tf.bool, tf.string)),
+                             ("uniform", tf.random_uniform, (tf.bool, tf.string))]
+    for dtype in dtypes
+])
+def test_float_random_ops_reject_other_dtypes(fn, dtype):
+    with pytest.raises(TypeError, match=dtype.name):
+        fn([2], dtype=dtype)
+
+
+# -- dynamic shapes ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [tf.random_normal, tf.truncated_normal, tf.random_uniform],
+                         ids=["normal", "truncated", "uniform"])
+def test_shape_from_a_tensor(fn):
+    dims = tf.placeholder(tf.int32, [2])
+    t = fn(dims, seed=1)
+    assert t.shape == [None, None]
+    assert run(t, {dims: [3, 4]}).shape == (3, 4)
+    like = fn(tf.shape(tf.zeros([2, 5])), seed=1)
+    assert like.shape == [2, 5]
+    assert run(like).shape == (2, 5)
+
+
+def test_shape_int64_and_tensorshape():
+    assert run(tf.random_normal(np.array([2, 2], np.int64))).shape == (2, 2)
+    assert run(tf.random_uniform(tf.TensorShape([3]))).shape == (3,)
+
+
+# -- seeding ------------------------------------------------------------------------------------------------
+def test_each_run_draws_new_values():
+    for t in (tf.random_uniform([16]), tf.random_normal([16], seed=1), tf.truncated_normal([16])):
+        with tf.Session() as sess:
+            assert not np.array_equal(sess.run(t), sess.run(t))
+
+
+def test_op_seed_repeats_sequences_across_sessions():
+    t = tf.random_normal([16], seed=42)
+    with tf.Session() as a, tf.Session() as b:
+        first = [a.run(t) for _ in range(3)]
+        second = [b.run(t) for _ in range(3)]
+    for x, y in zip(first, second):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_graph_seed_makes_rebuilt_graphs_repeat():
+    def build_and_draw():
+        tf.reset_default_graph()
+        tf.set_random_seed(1234)
+        a, b = tf.random_uniform([8]), tf.random_normal([8])
+        with tf.Session() as sess:
+            return sess.run([a, b])
+
+    first, second = build_and_draw(), build_and_draw()
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_graph_seed_change_changes_values():
+    def draw(seed):
+        tf.reset_default_graph()
+        tf.set_random_seed(seed)
+        return run(tf.random_uniform([8]))
+
+    assert not np.array_equal(draw(1), draw(2))
+
+
+def test_op_seed_without_graph_seed_is_reproducible_and_differs_by_seed():
+    a, b, c = tf.random_uniform([8], seed=1), tf.random_uniform([8], seed=1), tf.random_uniform([8], seed=2)
+    x, y, z = run([a, b, c])
+    np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(x, z)
+
+
+def test_seed_attrs_follow_tf_rules():
+    unseeded = tf.random_normal([1])
+    assert (unseeded.op.get_attr("seed"), unseeded.op.get_attr("seed2")) == (0, 0)
+    op_seeded = tf.random_normal([1], seed=7)
+    assert op_seeded.op.get_attr("seed2") == 7 and op_seeded.op.get_attr("seed") != 0
+    tf.set_random_seed(99)
+    graph_seeded = tf.random_normal([1])
+    assert graph_seeded.op.get_attr("seed") == 99
