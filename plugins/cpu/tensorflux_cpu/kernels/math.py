@@ -5,6 +5,8 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
+from ..blas import small_product
+
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 
 
@@ -75,13 +77,15 @@ def add_n(*inputs):
 
 
 def matmul(a, b, *, transpose_a, transpose_b):
-    out = np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    a2, b2 = (a.T if transpose_a else a), (b.T if transpose_b else b)
+    out = small_product(np.matmul, 2 * a2.shape[0] * a2.shape[1] * b2.shape[-1], a2, b2)
     return out.astype(a.dtype, copy=False)
 
 
 def batch_matmul(x, y, *, adj_x, adj_y):
-    out = np.matmul(np.swapaxes(x, -1, -2) if adj_x else x, np.swapaxes(y, -1, -2) if adj_y else y)
-    return out.astype(x.dtype, copy=False)
+    x2, y2 = (np.swapaxes(x, -1, -2) if adj_x else x), (np.swapaxes(y, -1, -2) if adj_y else y)
+    flops = 2 * max(x2.size * y2.shape[-1], y2.size * x2.shape[-2])
+    return small_product(np.matmul, flops, x2, y2).astype(x.dtype, copy=False)
 
 
 def _axes(axes):
