@@ -26,8 +26,13 @@ test: $(STAMP)
 	$(PY) -m ruff check core plugins tests examples benchmarks
 	$(PY) -m pytest -q
 
+# The data sets live in $TENSORFLUX_DATA_DIR/<name>; default to the shared copy beside the checkout when present.
+SHARED_DATA := $(abspath ../shared/data)
+DATA_ENV := $(if $(TENSORFLUX_DATA_DIR),,$(if $(wildcard $(SHARED_DATA)/mnist),TENSORFLUX_DATA_DIR=$(SHARED_DATA)))
+
 demo: $(STAMP)
 	$(PY) examples/linear_regression.py
+	$(DATA_ENV) $(PY) examples/mnist_mlp.py
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict -q

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 import time
 
 from tqdm import tqdm
@@ -25,12 +27,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=None,
                         help="directory holding the four MNIST .gz files (default: $TENSORFLUX_DATA_DIR/mnist, "
                              "else ~/.cache/tensorflux/mnist; missing files are downloaded)")
-    parser.add_argument("--steps", type=int, default=2000, help="training steps")
+    parser.add_argument("--steps", type=int, default=8000, help="training steps")
     parser.add_argument("--batch-size", type=int, default=100, help="examples per step")
-    parser.add_argument("--learning-rate", type=float, default=0.01, help="gradient-descent learning rate")
+    # 0.3 rather than the tutorial's 0.01: with 19,345 training images, 0.01 stops near 0.90 in 2,000 steps.
+    parser.add_argument("--learning-rate", type=float, default=0.3, help="gradient-descent learning rate")
     parser.add_argument("--hidden1", type=int, default=128, help="units in the first hidden layer")
     parser.add_argument("--hidden2", type=int, default=32, help="units in the second hidden layer")
     parser.add_argument("--seed", type=int, default=0, help="seed for weight initialization and batch shuffling")
+    parser.add_argument("--checkpoint-dir", default=os.path.join(tempfile.gettempdir(), "tensorflux", "mnist_mlp"),
+                        help="where the final checkpoint and meta graph are saved")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -60,6 +65,9 @@ def main(argv: list[str] | None = None) -> float:
     global_step = tf.Variable(0, name="global_step", trainable=False)
     train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
     correct = tf.reduce_sum(tf.cast(tf.nn.in_top_k(logits, labels, 1), tf.int32))
+    for name, tensor in (("images", images), ("labels", labels), ("logits", logits)):
+        tf.add_to_collection(name, tensor)
+    saver = tf.train.Saver()
 
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
@@ -70,9 +78,11 @@ def main(argv: list[str] | None = None) -> float:
             if step % 100 == 0:
                 bar.set_postfix(loss=f"{loss_value:.3f}")
         hits = int(sess.run(correct, feed_dict={images: mnist.test.images, labels: mnist.test.labels}))
+        os.makedirs(args.checkpoint_dir, exist_ok=True)
+        saved = saver.save(sess, os.path.join(args.checkpoint_dir, "checkpoint"), global_step=global_step)
     test_accuracy = hits / mnist.test.num_examples
     print(f"mnist_mlp: test accuracy {test_accuracy:.4f}, wall time {time.perf_counter() - start:.1f} s "
-          f"({args.steps} steps of {args.batch_size})")
+          f"({args.steps} steps of {args.batch_size}); checkpoint {saved}")
     return test_accuracy
 
 

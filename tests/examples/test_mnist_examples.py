@@ -38,3 +38,25 @@ def test_mnist_softmax_short_run_prints_the_summary():
     match = re.search(r"mnist_softmax: test accuracy (\d\.\d+), wall time (\d+\.\d) s", result.stdout)
     assert match, result.stdout
     assert float(match.group(1)) > 0.6  # 30 steps of gradient descent are far better than chance (0.1)
+
+
+@pytest.mark.skipif(not (SHARED / "t10k-images-idx3-ubyte.gz").is_file(),
+                    reason=f"the shared MNIST files are not in {SHARED} (../shared/data/mnist from the repo root)")
+def test_mnist_mlp_saves_a_checkpoint_whose_collections_restore(tmp_path):
+    result = _run("mnist_mlp.py", "--data-dir", str(SHARED), "--steps", "200", "--no-progress",
+                  "--checkpoint-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"test accuracy (\d\.\d+)", result.stdout).group(1))
+    assert accuracy > 0.85, result.stdout
+    import numpy as np
+
+    import tensorflux as tf
+
+    mnist = tf.datasets.mnist.read_data_sets(str(SHARED))
+    with tf.Session(graph=tf.Graph()) as sess:
+        saver = tf.train.import_meta_graph(str(tmp_path / "checkpoint-200.meta"))
+        saver.restore(sess, tf.train.latest_checkpoint(str(tmp_path)))
+        logits = tf.get_collection("logits")[0]
+        images = tf.get_collection("images")[0]
+        _, top = sess.run(tf.nn.top_k(logits, 1), {images: mnist.test.images})
+    assert np.mean(top[:, 0] == mnist.test.labels) == pytest.approx(accuracy, abs=1e-4)
