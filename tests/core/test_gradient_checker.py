@@ -248,7 +248,8 @@ def test_symbolic_gradient_matches_numeric(op_type, case):
 
 
 # The op families of the core runtime (and its training ops); other families (nn, conv) test their own.
-CORE_FAMILIES = ("math_ops.py", "array_ops.py", "random_ops.py", "state_ops.py", "training_ops.py")
+CORE_FAMILIES = ("math_ops.py", "array_ops.py", "shape_ops.py", "slice_ops.py", "random_ops.py", "state_ops.py",
+                 "training_ops.py")
 
 
 def _needs_gradient(op_def: Any) -> bool:

@@ -10,6 +10,8 @@ from .ops import (  # noqa: F401 - each defines its op family
     math_ops,
     nn_ops,
     random_ops,
+    shape_ops,
+    slice_ops,
     state_ops,
     training_ops,
 )
