@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._internal import config as _config, dtypes as _dtypes
+from .._internal.fileio import atomic_write
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -266,19 +266,9 @@ def _download(name: str, directory: str, mirrors: tuple[str, ...]) -> None:
 
 
 def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def maybe_download(directory: str, source_url: str | None = None) -> dict[str, str]:
