@@ -24,9 +24,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=None,
                         help="directory holding the four MNIST .gz files (default: $TENSORFLUX_DATA_DIR/mnist, "
                              "else ~/.cache/tensorflux/mnist; missing files are downloaded)")
-    parser.add_argument("--steps", type=int, default=2000, help="training steps (the tutorial used 20000)")
+    parser.add_argument("--steps", type=int, default=4000, help="training steps (the tutorial used 20000)")
     parser.add_argument("--batch-size", type=int, default=50, help="examples per step")
-    parser.add_argument("--learning-rate", type=float, default=1e-4, help="Adam learning rate")
+    # 1e-3 halved every 1000 steps, not the tutorial's constant 1e-4: 1e-4 needs about 6,000 steps to reach
+    # 98.6%, which takes too long on a 2-core CPU; 3,000 steps at a constant 1e-3 stopped at 98.75%.
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="initial Adam learning rate")
+    parser.add_argument("--decay-steps", type=int, default=1000, help="steps between learning-rate decays")
+    parser.add_argument("--decay-rate", type=float, default=0.5, help="learning-rate factor at each decay")
     parser.add_argument("--keep-prob", type=float, default=0.5, help="dropout keep probability while training")
     parser.add_argument("--device", default=None,
                         help="device to build the model on, e.g. /cpu:0 (default: placement picks one)")
@@ -83,7 +87,10 @@ def main(argv: list[str] | None = None) -> float:
         y_ = tf.placeholder(tf.float32, [None, 10], name="labels")
         y_conv, keep_prob = deepnn(x)
         cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=y_conv))
-        train_step = tf.train.AdamOptimizer(args.learning_rate).minimize(cross_entropy)
+        global_step = tf.Variable(0, name="global_step", trainable=False)
+        learning_rate = tf.train.exponential_decay(args.learning_rate, global_step, args.decay_steps, args.decay_rate,
+                                                   staircase=True)
+        train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy, global_step=global_step)
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1)), tf.int32))
 
     with tf.Session() as sess:
