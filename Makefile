@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
+# pip extras a plugin installs with, by its directory name. The OpenCL plugin brings PoCL, an OpenCL driver
+# for the CPU from PyPI, so its conformance suite runs on any machine.
+EXTRAS_opencl := [pocl]
+PLUGIN_SPECS := $(foreach d,$(patsubst %/pyproject.toml,%,$(PLUGINS)),'$(d)$(EXTRAS_$(notdir $(d)))')
 PROTOS := $(wildcard core/tensorflux/proto/*.proto)
 
 .PHONY: install test demo docs lint clean protos
@@ -12,7 +16,7 @@ $(STAMP): pyproject.toml $(PLUGINS) $(PROTOS) Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,examples,docs]'
-	for p in $(dir $(PLUGINS)); do $(PY) -m pip install -q --no-deps -e $$p || exit 1; done
+	for p in $(PLUGIN_SPECS); do $(PY) -m pip install -q -e "$$p" || exit 1; done
 	$(PY) core/tensorflux/proto/_codegen.py
 	touch $(STAMP)
 

@@ -144,6 +144,32 @@ def matmul_1024(tf: Any, size: str) -> tuple[Any, Step]:
     return sess, lambda: sess.run(c, feed)
 
 
+def on_device(device_type: str, build: Callable) -> Callable:
+    """``build``, but its graphs run on ``device_type`` (as with ``TENSORFLUX_DEVICE``): the preference is set
+    while the workload builds and runs its first step, which is when tensorflux places ops and caches the plan.
+
+    Example:
+        >>> callable(on_device("opencl", run_overhead))
+        True
+    """
+    import os
+
+    def wrapped(tf: Any, size: str) -> tuple[Any, Step]:
+        old = os.environ.get("TENSORFLUX_DEVICE")
+        os.environ["TENSORFLUX_DEVICE"] = device_type
+        try:
+            sess, step = build(tf, size)
+            step()
+        finally:
+            if old is None:
+                os.environ.pop("TENSORFLUX_DEVICE", None)
+            else:
+                os.environ["TENSORFLUX_DEVICE"] = old
+        return sess, step
+
+    return wrapped
+
+
 WORKLOADS = {
     "run_overhead": (run_overhead, "us"),
     "add_chain_100": (add_chain, "us"),

@@ -22,7 +22,11 @@ def make_site(root: Path, exclude: tuple = (), plugins: dict | None = None) -> P
     """Build a site dir under ``root``; ``plugins`` maps entry-point name -> module source."""
     site = root / "site"
     site.mkdir(parents=True)
-    banned = tuple(x.replace("-", "_") for x in exclude)
+    # run() puts only the cpu plugin's source on the path, so other editable repo plugins (opencl, ...) would
+    # be entry points naming modules the sandbox cannot import: leave them out.
+    others = tuple(f"tensorflux_{p.name}" for p in (REPO / "plugins").iterdir()
+                   if p.name != "cpu" and (p / "pyproject.toml").exists())
+    banned = tuple(x.replace("-", "_") for x in exclude) + others
     for entry in SITE.iterdir():
         name = entry.name.replace("-", "_")
         if any(name.startswith(b) or name.startswith(f"__editable__.{b}") or name.startswith(f"__editable___{b}")

@@ -27,7 +27,8 @@ def test_devices_lists_cpu_with_properties(capsys):
 
 def test_ops_matrix_filters_by_device_and_shows_dtypes(capsys):
     rows = _json(capsys, "ops", "--device", "cpu")
-    assert {"op": "MatMul", "kernels": {"cpu": "any"}} in rows
+    matmul = [r for r in rows if r["op"] == "MatMul"]
+    assert len(matmul) == 1 and matmul[0]["kernels"]["cpu"] == "any"  # other installed devices may add columns
     assert _json(capsys, "ops", "--device", "nosuchdevice") == []
 
 

@@ -30,3 +30,10 @@ def data_dir() -> str | None:
     """TENSORFLUX_DATA_DIR: root directory for data sets (``$TENSORFLUX_DATA_DIR/mnist``); None when unset."""
     value = os.environ.get("TENSORFLUX_DATA_DIR", "").strip()
     return value or None
+
+
+def disabled_passes() -> set[str]:
+    """TENSORFLUX_DISABLE_PASSES: comma-separated graph passes to switch off (``cse``, ``constant_folding``,
+    ``fusion``, or ``all``); read when a plan is compiled."""
+    raw = os.environ.get("TENSORFLUX_DISABLE_PASSES", "")
+    return {p.strip().lower() for p in raw.split(",") if p.strip()}

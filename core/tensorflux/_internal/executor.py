@@ -7,6 +7,7 @@ Running it does no graph walk and no dict lookups: one Python call per op.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -16,6 +17,7 @@ import numpy as np
 from .devices import Device
 from .errors import FailedPreconditionError, InvalidArgumentError, OpError, ResourceExhaustedError
 from .graph import Operation, Tensor
+from .passes import Node, PassContext, Ref, consumers, disabled_passes, run_passes
 from .placement import is_host, place
 
 
@@ -86,8 +88,40 @@ class KernelContext:
         return gen
 
 
+# Arrays smaller than this are not worth donating: allocating a fresh one costs less than the checks.
+DONATE_MIN_BYTES = 1 << 16
+
+
+def _sole_count(args: list) -> int:
+    a = args[0]
+    return sys.getrefcount(a)
+
+
+# What sys.getrefcount says in _donatable of an array that only the argument list holds.
+_SOLE = _sole_count([np.empty(1)])
+
+
+def _donatable(args: list, positions: tuple) -> tuple:
+    """The positions in ``positions`` whose array nobody but ``args`` holds: large, owns its memory, is
+    writable, and has no other reference (no slot, variable, constant, caller, or view of it)."""
+    given = ()
+    for p in positions:
+        a = args[p]
+        if (type(a) is np.ndarray and a.nbytes >= DONATE_MIN_BYTES and a.base is None and a.flags.writeable
+                and sys.getrefcount(a) <= _SOLE):
+            given += (p,)
+    return given
+
+
 @dataclass
 class Plan:
+    """A compiled run: ``steps`` of ``(kernel, input slots, output slot(s), multi, dead slots, donatable)``.
+
+    ``dead slots`` are cleared right after the step reads them (so memory is released early), and
+    ``donatable`` lists input positions a kernel that declared ``donated`` may write its result into,
+    when at run time the array turns out to be referenced by nobody else.
+    """
+
     steps: list
     step_ops: list
     template: list
@@ -104,12 +138,23 @@ class Plan:
         step = None
         try:
             for step in self.steps:
-                fn, ins, out, multi = step
+                fn, ins, out, multi, dead, donate = step
+                args = [slots[i] for i in ins]
+                if dead:
+                    for i in dead:
+                        slots[i] = None
+                    if donate:
+                        given = _donatable(args, donate)
+                        result = fn(*args, donated=given) if given else fn(*args)
+                    else:
+                        result = fn(*args)
+                else:
+                    result = fn(*args)
                 if multi:
-                    for o, v in zip(out, fn(*[slots[i] for i in ins])):
+                    for o, v in zip(out, result):
                         slots[o] = v
                 else:
-                    slots[out] = fn(*[slots[i] for i in ins])
+                    slots[out] = result
         except Exception as exc:
             raise _wrap_error(exc, self._op_of(step)) from exc
         return [slots[i] for i in self.fetch_slots]
@@ -142,27 +187,33 @@ class _Copier:
         return self.dst.copy_from(value, self.src)
 
 
+class _ReadKey:
+    """The value of one variable read, made for one reader (so each reader reads at its own step)."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+
 def compile_plan(session: Any, fetch_targets: list, feed_tensors: list) -> Plan:
     """Build the plan that computes ``fetch_targets`` (Tensors or Operations) given ``feed_tensors``."""
     fed = set(feed_tensors)
     order = _needed_ops(fetch_targets, fed)
-    template: list = []
-    slot_of: dict[Tensor, int] = {}
-    device_of: dict[Tensor, Device | None] = {}
+    fetched = {t for t in fetch_targets if isinstance(t, Tensor)}
+    nodes, fallbacks = _build_nodes(session, order, fed, fetched)
+    ctx = PassContext(session, fetched)
+    nodes = run_passes(nodes, ctx, disabled_passes(getattr(session, "_config", None)))
+    return _lower(nodes, ctx, fetch_targets, feed_tensors, fallbacks)
 
-    def new_slot(value: Any = None) -> int:
-        template.append(value)
-        return len(template) - 1
 
-    feed_slots, feed_checks = [], []
-    for t in feed_tensors:
-        slot_of[t] = new_slot()
-        device_of[t] = None
-        feed_slots.append(slot_of[t])
-        feed_checks.append(t)
-    trash = new_slot()
-    steps, step_ops, fallbacks = [], [], []
-    copies: dict[tuple[Tensor, Any], int] = {}
+def _build_nodes(session: Any, order: list, fed: set, fetched: set) -> tuple[list, list]:
+    """One Node per kernel call, in execution order, with copies between devices and per-reader variable reads."""
+    nodes: list[Node] = []
+    fallbacks: list = []
+    device_of: dict = {t: None for t in fed}
+    readers: dict = {}  # a VariableV2 output -> (its kernel, device, op): read where each reader runs
+    copies: dict = {}
     placed = session._placement
     for op in order:
         device, kdef = place(op, placed)
@@ -175,50 +226,116 @@ def compile_plan(session: Any, fetch_targets: list, feed_tensors: list) -> Plan:
         if kdef.wants_ctx:
             kwargs["ctx"] = KernelContext(op, device, session, variable, session._rng_state.setdefault(op, {}))
         fn: Callable = functools.partial(kdef.fn, **kwargs) if kwargs else kdef.fn
-        in_slots = []
+        if op.type == "VariableV2" and not op.inputs:
+            t = op.outputs[0]
+            if t not in fed:
+                readers[t] = (fn, device, op, kdef)
+                device_of[t] = device
+                if t in fetched:
+                    nodes.append(Node(op, "read", device, kdef, fn, [], [t]))
+            continue
+        inputs: list = []
         for spec_is_ref, t in _inputs_with_ref_flags(op):
             if spec_is_ref:
-                in_slots.append(new_slot(_variable_for(session, t.op, place(t.op, placed)[0])))
+                inputs.append(Ref(_variable_for(session, t.op, place(t.op, placed)[0])))
                 continue
-            src = device_of[t]
+            key, src = t, device_of[t]
+            if t in readers:
+                rfn, src, rop, rkdef = readers[t]
+                key = _ReadKey(t)
+                nodes.append(Node(rop, "read", src, rkdef, rfn, [], [key]))
             if not (is_host(src) and is_host(device)) and src is not device:
-                key = (t, device)
-                if key not in copies:
-                    copies[key] = new_slot()
-                    steps.append((_Copier(src or session._host, device), [slot_of[t]], copies[key], False))
-                    step_ops.append(op)
-                in_slots.append(copies[key])
-            else:
-                in_slots.append(slot_of[t])
-        outs = []
+                if isinstance(key, _ReadKey) or (key, device) not in copies:
+                    copied = (key, device)
+                    nodes.append(Node(op, "copy", device, None, _Copier(src or session._host, device), [key], [copied]))
+                    copies[copied] = copied
+                key = copies.get((key, device), (key, device))
+            inputs.append(key)
+        outputs = []
         for t in op.outputs:
             if t in fed:
-                outs.append(trash)
+                outputs.append(None)
             else:
-                slot_of[t] = new_slot()
                 device_of[t] = device
-                outs.append(slot_of[t])
-        if not outs:
-            outs_spec, multi = trash, False
-        elif len(outs) == 1 and not any(s.variadic for s in op.op_def.output_specs):
-            # A variadic output (split into 1, unstack of 1) still comes back from its kernel as a sequence.
-            outs_spec, multi = outs[0], False
-        else:
-            outs_spec, multi = outs, True
-        if op.type == "Const" and not in_slots:
-            template[outs_spec] = fn()
+                outputs.append(t)
+        multi = not (len(outputs) == 1 and not any(s.variadic for s in op.op_def.output_specs))
+        if op.type == "Const" and not inputs and not multi:
+            nodes.append(Node(op, "const", device, kdef, fn, [], outputs, value=fn()))
             continue
-        steps.append((fn, in_slots, outs_spec, multi))
-        step_ops.append(op)
+        pure = not (op.op_def.stateful or kdef.wants_ctx or any(isinstance(k, Ref) for k in inputs)
+                    or op.type in ("Placeholder", "VariableV2"))
+        nodes.append(Node(op, "kernel", device, kdef, fn, inputs, outputs, multi=multi, pure=pure))
+    return nodes, fallbacks
+
+
+def _lower(nodes: list, ctx: PassContext, fetch_targets: list, feed_tensors: list, fallbacks: list) -> Plan:
+    """Assign slots, find each value's last reader, and turn nodes into steps."""
+    template: list = []
+    slot_of: dict = {}
+    device_of: dict = {}
+
+    def new_slot(value: Any = None) -> int:
+        template.append(value)
+        return len(template) - 1
+
+    feed_slots = []
+    for t in feed_tensors:
+        slot_of[t] = new_slot()
+        feed_slots.append(slot_of[t])
+    trash = new_slot()
+    nothing = new_slot()  # what fetching an Operation gives: None, never written
+    fetch_keys = [ctx.resolve(t) for t in fetch_targets if isinstance(t, Tensor)]
+    read_counts = consumers(nodes)
+    for key in fetch_keys:
+        read_counts[key] = read_counts.get(key, 0) + 1
+    constant_slots = set()
+    plain = []  # (node, input slots, output spec, multi)
+    for node in nodes:
+        if node.kind == "const":
+            key = node.outputs[0]
+            if key is not None:
+                slot_of[key] = new_slot(node.value)
+                device_of[key] = node.device
+                constant_slots.add(slot_of[key])
+            continue
+        ins = [new_slot(k.variable) if isinstance(k, Ref) else slot_of[k] for k in node.inputs]
+        outs = []
+        for key in node.outputs:
+            if key is None or not read_counts.get(key):
+                outs.append(trash)  # nobody reads it: the next write to trash releases it
+            else:
+                slot_of[key] = new_slot()
+                device_of[key] = node.device
+                outs.append(slot_of[key])
+        if node.multi:
+            spec = outs
+        else:
+            spec = outs[0] if outs else trash
+        plain.append((node, ins, spec))
+    keep = {slot_of[k] for k in fetch_keys} | constant_slots | {trash}
+    last: dict = {}
+    for index, (_, ins, _) in enumerate(plain):
+        for i in ins:
+            last[i] = index
+    steps, step_ops = [], []
+    for index, (node, ins, spec) in enumerate(plain):
+        dead = tuple(sorted({i for i in ins if last.get(i) == index and i not in keep
+                             and not isinstance(template[i], VariableSlot)}))
+        donate = ()
+        if node.kdef is not None and node.kdef.wants_donated and is_host(node.device):
+            donate = tuple(p for p, i in enumerate(ins) if i in dead and ins.count(i) == 1)
+        steps.append((node.fn, ins, spec, node.multi, dead, donate))
+        step_ops.append(node.op)
     fetch_slots, fetch_devices = [], []
     for target in fetch_targets:
         if isinstance(target, Operation):
-            fetch_slots.append(trash)
+            fetch_slots.append(nothing)
             fetch_devices.append(None)
         else:
-            fetch_slots.append(slot_of[target])
-            fetch_devices.append(device_of[target])
-    return Plan(steps, step_ops, template, feed_slots, feed_checks, fetch_slots, fetch_devices, fallbacks)
+            key = ctx.resolve(target)
+            fetch_slots.append(slot_of[key])
+            fetch_devices.append(device_of.get(key))
+    return Plan(steps, step_ops, template, feed_slots, list(feed_tensors), fetch_slots, fetch_devices, fallbacks)
 
 
 def _inputs_with_ref_flags(op: Operation) -> list:

@@ -105,6 +105,7 @@ class KernelDef:
     plugin: str = ""
     source: str = ""
     wants_ctx: bool = False
+    wants_donated: bool = False
     attr_params: tuple = ()
 
     def supports(self, attrs: dict) -> bool:
@@ -168,8 +169,12 @@ class KernelRegistry:
         except (TypeError, ValueError):  # numpy ufuncs and builtins take inputs only
             params = {}
         kdef.wants_ctx = "ctx" in params
+        # A kernel with a keyword-only ``donated`` parameter may write its result into the inputs at those
+        # positions: the executor passes the ones that are dead after this step and referenced by nobody else.
+        kdef.wants_donated = "donated" in params
         kdef.attr_params = tuple(
-            p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "ctx"
+            p.name for p in params.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")
         )
         bucket = self._kernels.setdefault((kdef.op, kdef.device_type), [])
         for other in bucket:

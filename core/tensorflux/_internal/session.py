@@ -106,6 +106,11 @@ class Session:
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
         ensure_discovered()
         self.graph = graph if graph is not None else get_default_graph()
+        self._config = config
+        if config is not None:
+            from .passes import disabled_passes
+
+            disabled_passes(config)  # an unknown pass name fails here, naming the known ones
         self._closed = False
         self._lock = threading.RLock()
         self._plans: dict = {}

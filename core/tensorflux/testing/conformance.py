@@ -69,7 +69,7 @@ def _assert_close(actual: Any, expected: np.ndarray, dtype: Any, what: str) -> N
 @pytest.mark.parametrize("info, dtype, shapes", _cases())
 def test_op_matches_reference(info: OpInfo, dtype: Any, shapes: tuple, device: str) -> None:
     if not _claims(device, info.op, dtype):
-        record(info.op, dtype.name, "no kernel")
+        record(info.op, dtype.name, "no kernel", device)
         pytest.skip(f"device '{device}' claims no kernel for {info.op} at {dtype.name}")
     rng = np.random.default_rng(abs(hash((info.op, dtype.name, shapes))) % 2**32)
     inputs = [make_input(s, dtype, info.domain, rng) for s in shapes]
@@ -79,7 +79,7 @@ def test_op_matches_reference(info: OpInfo, dtype: Any, shapes: tuple, device: s
         big = [make_input(s, dtype, info.domain, rng, scale=1e3 if dtype.name != "float16" else 3e1) for s in shapes]
         _assert_close(_run(info, dtype, big, device), reference_result(info, big), dtype,
                       f"{info.op} at {dtype.name} on {device} with large values")
-    record(info.op, dtype.name, "tested")
+    record(info.op, dtype.name, "tested", device)
 
 
 @pytest.mark.parametrize("info", [i for i in OP_INFOS if i.differentiable and tf.float64 in i.dtypes], ids=lambda i: i.op)

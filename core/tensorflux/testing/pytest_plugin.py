@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-COVERAGE: dict[str, dict[str, str]] = {}
+COVERAGE: dict[str, dict[str, dict[str, str]]] = {}  # device -> op -> dtype -> outcome
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -21,21 +21,24 @@ def device(request: Any) -> str:
     return request.config.getoption("--device")
 
 
-def record(op: str, dtype: str, outcome: str) -> None:
-    COVERAGE.setdefault(op, {})[dtype] = outcome
+def record(op: str, dtype: str, outcome: str, device: str = "") -> None:
+    """Note one (op, dtype) outcome of the conformance suite on ``device`` for the coverage summary."""
+    COVERAGE.setdefault(device, {}).setdefault(op, {})[dtype] = outcome
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not COVERAGE:
-        return
-    device = terminalreporter.config.getoption("--device")
-    tested = sum(1 for d in COVERAGE.values() for o in d.values() if o == "tested")
-    unclaimed = sum(1 for d in COVERAGE.values() for o in d.values() if o == "no kernel")
+    for device, coverage in sorted(COVERAGE.items()):
+        _summarize(terminalreporter, device or terminalreporter.config.getoption("--device"), coverage)
+
+
+def _summarize(terminalreporter: Any, device: str, coverage: dict) -> None:
+    tested = sum(1 for d in coverage.values() for o in d.values() if o == "tested")
+    unclaimed = sum(1 for d in coverage.values() for o in d.values() if o == "no kernel")
     terminalreporter.section(f"tensorflux conformance coverage on '{device}'")
-    terminalreporter.write_line(f"{len(COVERAGE)} ops, {tested} (op, dtype) pairs tested, {unclaimed} without a kernel")
-    for op in sorted(COVERAGE):
-        claimed = [d for d, o in sorted(COVERAGE[op].items()) if o == "tested"]
-        missing = [d for d, o in sorted(COVERAGE[op].items()) if o == "no kernel"]
+    terminalreporter.write_line(f"{len(coverage)} ops, {tested} (op, dtype) pairs tested, {unclaimed} without a kernel")
+    for op in sorted(coverage):
+        claimed = [d for d, o in sorted(coverage[op].items()) if o == "tested"]
+        missing = [d for d, o in sorted(coverage[op].items()) if o == "no kernel"]
         line = f"  {op:<20} tested: {','.join(claimed) or '-'}"
         if missing:
             line += f"   no kernel: {','.join(missing)}"

@@ -1,19 +1,31 @@
-"""BLAS threading policy: small matrix products run on one BLAS thread.
+"""BLAS threading policy: OpenBLAS runs single-threaded, and the plugin splits large work itself.
 
-Waking OpenBLAS's worker threads costs more than it saves for small products, and on a busy
-machine a worker that is not scheduled stalls the whole product for milliseconds (measured here:
-an MLP training step went from 1.2 ms to 19 ms with a second process running). Large products
-still use every thread. OpenBLAS's thread-local setter makes this safe with concurrent runs.
+OpenBLAS's own threads split a product statically and spin while they wait. On a machine that is
+busy with other processes, a worker that is not scheduled stalls the whole product, and the
+spinning steals the core it waits for (measured here: an MLP training step went from 1.2 ms to
+19 ms, a CNN training step from 0.1 s to 1 s, with one other process running). So every product
+runs on one BLAS thread, and large products, convolutions and other chunkable work are cut into
+chunks that the calling thread and a small pool of helper threads take from a shared counter: a
+helper that is not scheduled simply takes fewer chunks, and nobody spins. OpenBLAS's thread-local
+setter (``openblas_set_num_threads_local``) confines this to the plugin's own calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import itertools
+import os
 import re
-from typing import Any, Callable
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator
 
-# Products below this many floating-point operations run single-threaded (about 0.3 ms on one core).
-SINGLE_THREAD_FLOPS = 2**25
+import numpy as np
+
+# Products below this many floating-point operations (about 0.3 ms on one core) run on the calling thread alone.
+PARALLEL_MIN_FLOPS = 2**25
 
 
 def _thread_local_setter() -> Callable[[int], int] | None:
@@ -35,8 +47,226 @@ def _thread_local_setter() -> Callable[[int], int] | None:
 _set_local = _thread_local_setter()
 
 
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+THREADS = max(1, _cpu_count())
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _helper_init() -> None:
+    if _set_local is not None:
+        _set_local(1)
+
+
+def _helpers() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tensorflux-cpu",
+                                           initializer=_helper_init)
+    return _pool
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run the block's BLAS calls on one OpenBLAS thread (this thread only).
+
+    Example:
+        >>> import numpy as np
+        >>> with single_threaded():
+        ...     float(np.ones((2, 2)) @ np.ones(2) @ np.ones(2))
+        4.0
+    """
+    if _set_local is None:
+        yield
+        return
+    previous = _set_local(1)
+    try:
+        yield
+    finally:
+        _set_local(previous)
+
+
+class _Job:
+    __slots__ = ("fn", "n", "counter", "results", "pending", "lock", "done", "error")
+
+    def __init__(self, fn: Callable[[int], Any], n: int) -> None:
+        self.fn, self.n = fn, n
+        self.counter = itertools.count()
+        self.results: list = [None] * n
+        self.pending = n
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def work(self) -> None:
+        while True:
+            i = next(self.counter)  # atomic under the GIL
+            if i >= self.n:
+                return
+            try:
+                if self.error is None:
+                    self.results[i] = self.fn(i)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                self.error = exc
+            with self.lock:
+                self.pending -= 1
+                if self.pending == 0:
+                    self.done.set()
+
+
+def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
+    """``[fn(0), ..., fn(n-1)]``, computed by this thread and the helper threads, each on one BLAS thread.
+
+    Chunks are handed out one at a time, so a helper that is not scheduled delays nothing. ``fn`` must
+    release the GIL for the work to overlap (numpy's matmul, copies and ufuncs on large arrays do).
+
+    Example:
+        >>> parallel_chunks(lambda i: i * i, 4)
+        [0, 1, 4, 9]
+    """
+    if n <= 0:
+        return []
+    if n == 1 or THREADS == 1:
+        with single_threaded():
+            return [fn(i) for i in range(n)]
+    job = _Job(fn, n)
+    pool = _helpers()
+    for _ in range(min(THREADS - 1, n - 1)):
+        pool.submit(job.work)
+    with single_threaded():
+        job.work()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    return job.results
+
+
+def chunk_bounds(total: int, chunks: int) -> list[tuple[int, int]]:
+    """Split ``range(total)`` into at most ``chunks`` contiguous, near-equal, non-empty pieces.
+
+    Example:
+        >>> chunk_bounds(10, 3)
+        [(0, 4), (4, 7), (7, 10)]
+    """
+    chunks = max(1, min(chunks, total))
+    base, extra = divmod(total, chunks)
+    bounds, start = [], 0
+    for i in range(chunks):
+        stop = start + base + (1 if i < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def n_chunks(flops: float, min_chunk_flops: float | None = None, per_thread: int = 2) -> int:
+    """How many chunks to cut ``flops`` of work into: 1 when small, up to ``per_thread`` per thread.
+
+    Example:
+        >>> n_chunks(10)
+        1
+    """
+    if THREADS == 1 or flops < PARALLEL_MIN_FLOPS:
+        return 1
+    least = PARALLEL_MIN_FLOPS / 2 if min_chunk_flops is None else min_chunk_flops
+    return int(max(1, min(THREADS * per_thread, flops // max(least, 1))))
+
+
+class _Tuner:
+    """Picks, per product shape, between one BLAS thread and OpenBLAS's own threads, by measuring both.
+
+    OpenBLAS's threads win on mid-size products on an idle machine, and lose badly on a busy one (a
+    worker that is not scheduled stalls the product while the others spin). So both are timed: the
+    faster (by a moving average) runs, and the slower is retried now and then, less often each time
+    it loses again, so a machine whose load changes is followed without paying for it often.
+    """
+
+    def __init__(self) -> None:
+        self.stats: dict = {}  # shape -> [average seconds of one thread, of BLAS threads, calls, next retry, gap]
+
+    def run(self, key: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        st = self.stats.get(key)
+        if st is None:
+            st = self.stats[key] = [0.0, 0.0, 0, 2, 16]
+        calls = st[2]
+        st[2] = calls + 1
+        if calls < 2:
+            threaded = calls == 1
+        else:
+            threaded = st[1] < st[0]
+            if calls >= st[3]:  # time to retry the slower way
+                threaded = not threaded
+                st[4] = min(st[4] * 2, 4096)
+                st[3] = calls + st[4]
+        start = time.perf_counter()
+        if threaded:
+            out = np.matmul(a, b)
+        else:
+            with single_threaded():
+                out = np.matmul(a, b)
+        took = time.perf_counter() - start
+        i = 1 if threaded else 0
+        st[i] = took if calls < 2 else 0.7 * st[i] + 0.3 * took
+        if calls >= 2 and (st[1] < st[0]) != (i == 1) and took < min(st[0], st[1]) * 1.2:
+            st[4] = 16  # the retried way won: retry the other one soon too
+        return out
+
+
+_TUNER = _Tuner()
+# Products from this many floating-point operations up to PARALLEL_MIN_FLOPS are tuned by _Tuner.
+TUNED_MIN_FLOPS = 2**22
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays: one BLAS thread when small, else row (or column) chunks across threads.
+
+    Mid-size products (``TUNED_MIN_FLOPS`` up to ``PARALLEL_MIN_FLOPS``) run either on one BLAS thread or
+    on OpenBLAS's threads, whichever measures faster for that shape on this machine now.
+
+    Example:
+        >>> import numpy as np
+        >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
+        array([[3., 3.],
+               [3., 3.]], dtype=float32)
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    flops = 2.0 * m * k * n
+    chunks = n_chunks(flops)
+    if chunks == 1 or m * n == 0 or a.dtype != b.dtype or a.dtype not in _BLAS_DTYPES:
+        if TUNED_MIN_FLOPS <= flops and THREADS > 1 and _set_local is not None and a.dtype in _BLAS_DTYPES:
+            return _TUNER.run((m, k, n, a.dtype.char, a.strides, b.strides), a, b)
+        with single_threaded():
+            return np.matmul(a, b)
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if m >= n and m >= 2 * chunks:
+        bounds = chunk_bounds(m, chunks)
+        parallel_chunks(lambda i: np.matmul(a[bounds[i][0]:bounds[i][1]], b, out=out[bounds[i][0]:bounds[i][1]]),
+                        len(bounds))
+    elif n >= 2 * chunks:
+        bounds = chunk_bounds(n, chunks)
+        parallel_chunks(lambda i: np.matmul(a, b[:, bounds[i][0]:bounds[i][1]], out=out[:, bounds[i][0]:bounds[i][1]]),
+                        len(bounds))
+    else:  # a long inner dimension: partial products over slices of k, summed
+        bounds = chunk_bounds(k, chunks)
+        parts = parallel_chunks(lambda i: np.matmul(a[:, bounds[i][0]:bounds[i][1]], b[bounds[i][0]:bounds[i][1]]),
+                                len(bounds))
+        np.copyto(out, parts[0])
+        for p in parts[1:]:
+            out += p
+    return out
+
+
 def small_product(fn: Callable[..., Any], flops: int, *args: Any) -> Any:
-    """Run ``fn(*args)`` with one BLAS thread when ``flops`` is small, else unchanged.
+    """Run ``fn(*args)`` on one BLAS thread (kept for kernels that call BLAS through other numpy functions).
 
     Example:
         >>> import numpy as np
@@ -44,10 +274,5 @@ def small_product(fn: Callable[..., Any], flops: int, *args: Any) -> Any:
         array([[2., 2.],
                [2., 2.]])
     """
-    if _set_local is None or flops >= SINGLE_THREAD_FLOPS:
+    with single_threaded():
         return fn(*args)
-    previous = _set_local(1)
-    try:
-        return fn(*args)
-    finally:
-        _set_local(previous)

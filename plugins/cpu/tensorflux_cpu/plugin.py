@@ -16,7 +16,7 @@ def tensorflux_register_devices(registrar) -> None:
 
 @hookimpl
 def tensorflux_register_kernels(registrar) -> None:
-    from .kernels import array, conv, math, nn, random, state, training
+    from .kernels import array, conv, math, nn, pool, random, state, training
 
-    for family in (math, array, random, state, nn, conv, training):
+    for family in (math, array, random, state, nn, conv, pool, training):
         family.register(registrar)

@@ -121,6 +121,10 @@ define("Conv2DBackpropInput", ["input_sizes: int32", "filter: T", "out_backprop:
        shape=_from_sizes(0))
 define("Conv2DBackpropFilter", ["input: T", "filter_sizes: int32", "out_backprop: T"], ["output: T"], _CONV_ATTRS,
        shape=_from_sizes(1))
+# Internal: made by the fusion graph pass (passes/fusion.py) from Conv2D + bias + relu, never by users.
+define("_FusedConv2D", ["input: T", "filter: T", "bias: T"], ["output: T"],
+       {**_CONV_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu"))}, shape=_conv_shape,
+       differentiable=False, doc="Conv2D, then a per-channel bias, then an optional activation (graph-pass internal).")
 
 
 def _pool_attrs(allowed: tuple) -> dict:

@@ -43,7 +43,11 @@ def transpose(x, perm):
 
 
 def expand_dims(x, dim):
-    return np.expand_dims(x, int(np.reshape(dim, -1)[0]))
+    d = int(np.reshape(dim, -1)[0])
+    axis = d if d >= 0 else d + x.ndim + 1
+    if not 0 <= axis <= x.ndim:
+        return np.expand_dims(x, d)  # raises, naming the axis and the rank
+    return np.reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def squeeze(x, *, squeeze_dims):
@@ -115,7 +119,13 @@ def gather(params, indices, axis, *, batch_dims):
 
 
 def tile(x, multiples):
-    return np.tile(x, tuple(int(m) for m in multiples))
+    reps = tuple(int(m) for m in np.reshape(multiples, -1))
+    if len(reps) != x.ndim or x.dtype == object or min(reps, default=1) < 0:
+        return np.tile(x, reps)
+    # One broadcast copy: [s0, s1] -> [1, s0, 1, s1] -> [r0, s0, r1, s1] -> [r0*s0, r1*s1].
+    spread = np.reshape(x, tuple(d for s in x.shape for d in (1, s)))
+    wide = np.broadcast_to(spread, tuple(d for r, s in zip(reps, x.shape) for d in (r, s)))
+    return np.ascontiguousarray(wide).reshape(tuple(r * s for r, s in zip(reps, x.shape)))
 
 
 def pad(x, paddings):

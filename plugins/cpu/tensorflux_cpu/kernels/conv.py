@@ -1,8 +1,18 @@
-"""Convolution and pooling kernels.
+"""Convolution kernels: chunked im2col into a cache-sized buffer, then one BLAS sgemm per chunk.
 
-conv2d is im2col (a strided window view, one copy) followed by one BLAS matmul; its input gradient
-scatters the column matrix back with one strided add per filter tap. Pooling reduces over strided
-views, one vectorized step per window position. Everything runs in NHWC; NCHW is transposed in and out.
+All three kernels run in NHWC (NCHW is transposed in and out) and walk the batch in chunks: each
+chunk pads a few images into a small zeroed buffer, copies their patches into a column buffer that
+stays in cache (``[images*OH*OW, KH*KW*C]``, a strided window view and one copy), and multiplies it
+by the filter. Chunks are spread over the plugin's threads (``blas.parallel_chunks``).
+
+- conv2d: ``columns @ filter``, written straight into the output.
+- the filter gradient: ``columns.T @ out_backprop``, summed over chunks.
+- the input gradient: for stride 1 it is the forward convolution of the padded ``out_backprop`` with
+  the flipped, transposed filter (no scatter); other strides scatter ``out_backprop @ filter.T`` back
+  with one strided add per filter tap.
+
+A fused variant (``_FusedConv2D``: convolution, then bias, then relu) applies the bias and the
+activation to each chunk while it is still in cache.
 """
 
 from __future__ import annotations
@@ -11,7 +21,13 @@ import ml_dtypes
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import blas
+
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+# Target size of one chunk's column buffer: a few images, about the size of a core's L2 cache (measured best).
+_CHUNK_BYTES = 1 << 21
+# Inputs with at most this many channels are copied into columns plane by plane.
+_PLANAR_CHANNELS = 4
 
 
 def _compute_dtype(dtype):
@@ -54,7 +70,7 @@ def _explicit(explicit_paddings, data_format):
 
 
 class _Conv:
-    """The geometry of one NHWC convolution: output size and padding per spatial dimension."""
+    """The geometry of one NHWC convolution: output size, strides, dilations and padding."""
 
     def __init__(self, in_shape, f_shape, strides, padding, explicit_paddings, data_format, dilations):
         n, h, w, c = in_shape
@@ -68,22 +84,6 @@ class _Conv:
         self.ow, self.pl, self.pr = _geometry(w, kw, self.sw, self.dw, padding, pw, "input width")
         self.in_shape, self.f_shape = (n, h, w, c), (kh, kw, c, o)
 
-    def padded(self, x):
-        if self.pt or self.pb or self.pl or self.pr:
-            return np.pad(x, ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)))
-        return x
-
-    def columns(self, x):
-        """im2col: [N*OH*OW, KH*KW*C], one copy of a strided window view of the padded input."""
-        xp = self.padded(x)
-        n, _, _, c = x.shape
-        kh, kw = self.f_shape[:2]
-        s = xp.strides
-        view = as_strided(xp, shape=(n, self.oh, self.ow, kh, kw, c),
-                          strides=(s[0], s[1] * self.sh, s[2] * self.sw, s[1] * self.dh, s[2] * self.dw, s[3]),
-                          writeable=False)
-        return view.reshape(n * self.oh * self.ow, kh * kw * c)
-
     def check_out(self, dy):
         n, _, _, _ = self.in_shape
         want = (n, self.oh, self.ow, self.f_shape[3])
@@ -91,15 +91,135 @@ class _Conv:
             raise ValueError(f"out_backprop has shape {list(dy.shape)}, expected {list(want)} for input "
                              f"{list(self.in_shape)} and filter {list(self.f_shape)}")
 
+    def flops(self):
+        n = self.in_shape[0]
+        kh, kw, c, o = self.f_shape
+        return 2.0 * n * self.oh * self.ow * kh * kw * c * o
+
+
+class _Columns:
+    """A reusable per-chunk workspace: a zero-bordered padded input buffer and an im2col buffer."""
+
+    def __init__(self, geo, images, dtype):
+        _, h, w, c = geo.in_shape
+        kh, kw = geo.f_shape[:2]
+        self.geo, self.h, self.w = geo, h, w
+        self.pad = bool(geo.pt or geo.pb or geo.pl or geo.pr)
+        hp, wp = h + geo.pt + geo.pb, w + geo.pl + geo.pr
+        self.padded = np.zeros((images, hp, wp, c), dtype) if self.pad else None
+        self.direct = (kh == kw == 1 and geo.sh == geo.sw == 1 and not self.pad)
+        # With few channels a patch row is a handful of scattered values: copying one [b, OH, OW] plane per
+        # filter tap and channel into a transposed buffer is much faster, and BLAS reads it transposed.
+        self.planar = not self.direct and c <= _PLANAR_CHANNELS
+        rows, k = images * geo.oh * geo.ow, kh * kw * c
+        self.cols = None if self.direct else np.empty((k, rows) if self.planar else (rows, k), dtype)
+
+    def of(self, x):
+        """The column matrix [b*OH*OW, KH*KW*C] of the images ``x`` ([b, H, W, C], b <= chunk size)."""
+        geo = self.geo
+        b, _, _, c = x.shape
+        if self.direct:
+            return x.reshape(b * geo.oh * geo.ow, c)
+        if self.pad:
+            xp = self.padded[:b]
+            xp[:, geo.pt:geo.pt + self.h, geo.pl:geo.pl + self.w] = x
+        else:
+            xp = x
+        kh, kw = geo.f_shape[:2]
+        if self.planar:
+            rows = b * geo.oh * geo.ow
+            for i in range(kh):
+                r = i * geo.dh
+                for j in range(kw):
+                    q = j * geo.dw
+                    taps = xp[:, r:r + (geo.oh - 1) * geo.sh + 1:geo.sh, q:q + (geo.ow - 1) * geo.sw + 1:geo.sw]
+                    for ch in range(c):
+                        np.copyto(self.cols[(i * kw + j) * c + ch, :rows].reshape(b, geo.oh, geo.ow), taps[..., ch])
+            return self.cols[:, :rows].T
+        s = xp.strides
+        view = as_strided(xp, shape=(b, geo.oh, geo.ow, kh, kw, c),
+                          strides=(s[0], s[1] * geo.sh, s[2] * geo.sw, s[1] * geo.dh, s[2] * geo.dw, s[3]),
+                          writeable=False)
+        cols = self.cols[:b * geo.oh * geo.ow]
+        np.copyto(cols.reshape(view.shape), view)
+        return cols
+
+
+def _plan_chunks(geo, itemsize):
+    """(images per inner chunk, [(start, stop)] outer chunks of the batch, one per parallel task)."""
+    n = geo.in_shape[0]
+    kh, kw, c, _ = geo.f_shape
+    per_image = geo.oh * geo.ow * kh * kw * c * itemsize
+    inner = int(max(1, min(n, _CHUNK_BYTES // max(per_image, 1))))
+    tasks = blas.n_chunks(geo.flops(), per_thread=4)
+    return inner, blas.chunk_bounds(n, max(1, min(tasks, -(-n // inner))))
+
+
+def _run_chunks(geo, dtype, body, summed=False):
+    """Call ``body(columns_workspace, start, stop)`` over the batch, in inner chunks, across threads.
+
+    Returns the bodies' results, or with ``summed`` one sum of them per parallel task.
+    """
+    inner, outer = _plan_chunks(geo, np.dtype(dtype).itemsize)
+
+    def task(i):
+        start, stop = outer[i]
+        ws = _Columns(geo, min(inner, stop - start), dtype)
+        results = []
+        for s in range(start, stop, inner):
+            r = body(ws, s, min(s + inner, stop))
+            if summed and results:
+                results[0] += r
+            else:
+                results.append(r)
+        return results
+
+    return [r for part in blas.parallel_chunks(task, len(outer)) for r in part]
+
+
+def _conv_forward(xn, f2, geo, ct, epilogue=None):
+    """NHWC convolution of ``xn`` with the [KH*KW*C, O] matrix ``f2``; ``epilogue(out_chunk)`` runs per chunk."""
+    n = xn.shape[0]
+    o = f2.shape[1]
+    out = np.empty((n, geo.oh, geo.ow, o), ct)
+
+    def body(ws, s, e):
+        dst = out[s:e].reshape(-1, o)
+        np.matmul(ws.of(xn[s:e]), f2, out=dst)
+        if epilogue is not None:
+            epilogue(dst)
+
+    _run_chunks(geo, ct, body)
+    return out
+
 
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):
     xn = _nhwc(x, data_format)
     geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     ct = _compute_dtype(x.dtype)
-    cols = geo.columns(xn.astype(ct, copy=False))
-    out = cols @ f.astype(ct, copy=False).reshape(-1, f.shape[3])
-    out = out.reshape(xn.shape[0], geo.oh, geo.ow, f.shape[3]).astype(x.dtype, copy=False)
-    return _from_nhwc(out, data_format)
+    f2 = f.astype(ct, copy=False).reshape(-1, f.shape[3])
+    out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct)
+    return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
+
+
+def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation):
+    """conv2d, plus ``bias`` (1-D, one per output channel), then ``activation`` ("Relu" or ""), per chunk."""
+    xn = _nhwc(x, data_format)
+    geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    if bias.shape != (f.shape[3],):
+        raise ValueError(f"bias of shape {list(bias.shape)} must have one entry per output channel ({f.shape[3]})")
+    ct = _compute_dtype(x.dtype)
+    b = bias.astype(ct, copy=False)
+    zero = ct.type(0)
+
+    def epilogue(chunk):
+        np.add(chunk, b, out=chunk)
+        if activation == "Relu":
+            np.maximum(chunk, zero, out=chunk)
+
+    out = _conv_forward(xn.astype(ct, copy=False), f.astype(ct, copy=False).reshape(-1, f.shape[3]), geo, ct,
+                        epilogue)
+    return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
 
 def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_paddings, data_format, dilations):
@@ -109,9 +229,18 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
     dyn = _nhwc(dy, data_format)
     geo.check_out(dyn)
     ct = _compute_dtype(dy.dtype)
-    n, h, w, c = in_shape
     kh, kw, _, o = f.shape
-    dcols = (dyn.astype(ct, copy=False).reshape(-1, o) @ f.astype(ct, copy=False).reshape(-1, o).T)
+    before_h, after_h = kh - 1 - geo.pt, kh - 1 - geo.pb
+    before_w, after_w = kw - 1 - geo.pl, kw - 1 - geo.pr
+    if geo.sh == geo.sw == geo.dh == geo.dw == 1 and min(before_h, after_h, before_w, after_w) >= 0:
+        # Stride 1: the transposed convolution is the forward one, with the filter flipped and its channels swapped.
+        flipped = np.ascontiguousarray(f.astype(ct, copy=False)[::-1, ::-1].transpose(0, 1, 3, 2))
+        back = _Conv(dyn.shape, flipped.shape, [1, 1, 1, 1], "EXPLICIT",
+                     [0, 0, before_h, after_h, before_w, after_w, 0, 0], "NHWC", [1, 1, 1, 1])
+        dx = _conv_forward(dyn.astype(ct, copy=False), flipped.reshape(-1, flipped.shape[3]), back, ct)
+        return _from_nhwc(dx.astype(dy.dtype, copy=False), data_format)
+    n, h, w, c = in_shape
+    dcols = blas.matmul(dyn.astype(ct, copy=False).reshape(-1, o), f.astype(ct, copy=False).reshape(-1, o).T)
     dcols = dcols.reshape(n, geo.oh, geo.ow, kh, kw, c)
     dxp = np.zeros((n, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), dtype=ct)
     for i in range(kh):
@@ -131,117 +260,22 @@ def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_pa
     dyn = _nhwc(dy, data_format)
     geo.check_out(dyn)
     ct = _compute_dtype(x.dtype)
-    cols = geo.columns(xn.astype(ct, copy=False))
-    df = cols.T @ dyn.astype(ct, copy=False).reshape(-1, f_shape[3])
+    xc, dyc = xn.astype(ct, copy=False), dyn.astype(ct, copy=False)
+    o = f_shape[3]
+
+    def body(ws, s, e):
+        return np.matmul(ws.of(xc[s:e]).T, dyc[s:e].reshape(-1, o))
+
+    parts = _run_chunks(geo, ct, body, summed=True)
+    df = np.zeros((int(np.prod(f_shape[:3])), o), ct)
+    for p in parts:
+        df += p
     return df.reshape(f_shape).astype(x.dtype, copy=False)
-
-
-# -- pooling -------------------------------------------------------------------------------------
-class _Pool:
-    def __init__(self, in_shape, ksize, strides, padding, data_format):
-        n, h, w, c = in_shape
-        self.kh, self.kw = _hw(ksize, data_format)
-        self.sh, self.sw = _hw(strides, data_format)
-        self.oh, self.pt, self.pb = _geometry(h, self.kh, self.sh, 1, padding, what="input height")
-        self.ow, self.pl, self.pr = _geometry(w, self.kw, self.sw, 1, padding, what="input width")
-        self.shape = (n, h, w, c)
-
-    def padded(self, x, fill):
-        if self.pt or self.pb or self.pl or self.pr:
-            return np.pad(x, ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)), constant_values=fill)
-        return x
-
-    def windows(self):
-        """For each window position (row-major), the strided slice of the padded input it reads."""
-        for i in range(self.kh):
-            for j in range(self.kw):
-                yield (slice(None), slice(i, i + (self.oh - 1) * self.sh + 1, self.sh),
-                       slice(j, j + (self.ow - 1) * self.sw + 1, self.sw), slice(None))
-
-    def counts(self, dtype):
-        """How many real (unpadded) cells each output window covers: [1, OH, OW, 1]."""
-        _, h, w, _ = self.shape
-
-        def valid(out, stride, pad, k, size):
-            start = np.arange(out) * stride - pad
-            return np.minimum(start + k, size) - np.maximum(start, 0)
-
-        rows = valid(self.oh, self.sh, self.pt, self.kh, h)
-        cols = valid(self.ow, self.sw, self.pl, self.kw, w)
-        return (rows[:, None] * cols[None, :]).astype(dtype)[None, :, :, None]
-
-    def check_out(self, g):
-        want = (self.shape[0], self.oh, self.ow, self.shape[3])
-        if g.shape != want:
-            raise ValueError(f"grad has shape {list(g.shape)}, expected {list(want)} for input {list(self.shape)}")
-
-
-def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).min
-
-
-def _max_pool_nhwc(geo, xn):
-    xp = geo.padded(xn, _lowest(xn.dtype))
-    out = None
-    for window in geo.windows():
-        out = xp[window].copy() if out is None else np.maximum(out, xp[window], out=out)
-    return xp, out
-
-
-def max_pool(x, *, ksize, strides, padding, data_format):
-    xn = _nhwc(x, data_format)
-    _, out = _max_pool_nhwc(_Pool(xn.shape, ksize, strides, padding, data_format), xn)
-    return _from_nhwc(out, data_format)
-
-
-def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
-    """Each output's gradient goes to the first maximum of its window in row-major order, as TF's CPU kernel."""
-    xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
-    geo.check_out(g)
-    xp, out = _max_pool_nhwc(geo, xn)
-    ct = _compute_dtype(grad.dtype)
-    gc = g.astype(ct, copy=False)
-    dxp = np.zeros(xp.shape, dtype=ct)
-    routed = np.zeros(out.shape, dtype=bool)
-    zero = ct.type(0)
-    for window in geo.windows():
-        hit = (xp[window] == out) & ~routed
-        dxp[window] += np.where(hit, gc, zero)
-        routed |= hit
-    _, h, w, _ = xn.shape
-    return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
-
-
-def avg_pool(x, *, ksize, strides, padding, data_format):
-    xn = _nhwc(x, data_format)
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
-    ct = _compute_dtype(x.dtype)
-    xp = geo.padded(xn.astype(ct, copy=False), 0)
-    total = None
-    for window in geo.windows():
-        total = xp[window].copy() if total is None else np.add(total, xp[window], out=total)
-    return _from_nhwc((total / geo.counts(ct)).astype(x.dtype, copy=False), data_format)
-
-
-def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
-    sizes = [int(s) for s in orig_input_shape]
-    in_shape = (sizes[0], sizes[2], sizes[3], sizes[1]) if data_format == "NCHW" else tuple(sizes)
-    geo = _Pool(in_shape, ksize, strides, padding, data_format)
-    g = _nhwc(grad, data_format)
-    geo.check_out(g)
-    ct = _compute_dtype(grad.dtype)
-    share = g.astype(ct, copy=False) / geo.counts(ct)
-    n, h, w, c = in_shape
-    dxp = np.zeros((n, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), dtype=ct)
-    for window in geo.windows():
-        dxp[window] += share
-    return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
 
 
 KERNELS = {
     "Conv2D": conv2d, "Conv2DBackpropInput": conv2d_backprop_input, "Conv2DBackpropFilter": conv2d_backprop_filter,
-    "MaxPool": max_pool, "MaxPoolGrad": max_pool_grad, "AvgPool": avg_pool, "AvgPoolGrad": avg_pool_grad,
+    "_FusedConv2D": fused_conv2d,
 }
 
 

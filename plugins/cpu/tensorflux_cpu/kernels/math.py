@@ -5,20 +5,49 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
-from ..blas import small_product
+from .. import blas
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 
 
-def real_div(x, y):
+def _into(donated, x, y, dtype):
+    """The donated operand the result may be written into (same shape and dtype as the result), else None."""
+    for p, a, other in ((0, x, y), (1, y, x)):
+        if p in donated and a.dtype == dtype and (
+                a.shape == np.shape(other) or np.size(other) == 1 and a.ndim >= np.ndim(other)
+                or a.shape == np.broadcast_shapes(np.shape(x), np.shape(y))):
+            return a
+    return None
+
+
+def _elementwise(ufunc):
+    """A kernel for a same-dtype binary ufunc that writes into a donated input when shapes allow."""
+
+    def kernel(x, y, *, donated=()):
+        if donated:
+            out = _into(donated, x, y, x.dtype if x.dtype == y.dtype else np.result_type(x, y))
+            if out is not None:
+                return ufunc(x, y, out=out)
+        return ufunc(x, y)
+
+    kernel.__name__ = kernel.__qualname__ = ufunc.__name__
+    return kernel
+
+
+def real_div(x, y, *, donated=()):
     with np.errstate(divide="ignore", invalid="ignore"):
+        out = _into(donated, x, y, x.dtype) if donated and x.dtype.kind == "f" else None
+        if out is not None:
+            return np.true_divide(x, y, out=out)
         out = np.true_divide(x, y)
     return out.astype(x.dtype, copy=False)
 
 
 def floor_div(x, y):
-    if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
-        raise ZeroDivisionError("integer division by zero")
+    if x.dtype.kind in "iu":
+        if np.any(np.asarray(y) == 0):
+            raise ZeroDivisionError("integer division by zero")
+        return np.floor_divide(x, y).astype(x.dtype, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):  # float x // 0 is +-inf or nan, as in TF
         return np.floor_divide(x, y).astype(x.dtype, copy=False)
 
@@ -78,14 +107,14 @@ def add_n(*inputs):
 
 def matmul(a, b, *, transpose_a, transpose_b):
     a2, b2 = (a.T if transpose_a else a), (b.T if transpose_b else b)
-    out = small_product(np.matmul, 2 * a2.shape[0] * a2.shape[1] * b2.shape[-1], a2, b2)
-    return out.astype(a.dtype, copy=False)
+    return blas.matmul(a2, b2).astype(a.dtype, copy=False)
 
 
 def batch_matmul(x, y, *, adj_x, adj_y):
     x2, y2 = (np.swapaxes(x, -1, -2) if adj_x else x), (np.swapaxes(y, -1, -2) if adj_y else y)
-    flops = 2 * max(x2.size * y2.shape[-1], y2.size * x2.shape[-2])
-    return small_product(np.matmul, flops, x2, y2).astype(x.dtype, copy=False)
+    if x2.ndim == y2.ndim == 2:
+        return blas.matmul(x2, y2).astype(x.dtype, copy=False)
+    return blas.small_product(np.matmul, 0, x2, y2).astype(x.dtype, copy=False)
 
 
 def _axes(axes):
@@ -97,7 +126,8 @@ def _acc_dtype(x):
 
 
 def reduce_sum(x, axes, *, keep_dims):
-    return np.asarray(np.sum(x, axis=_axes(axes), keepdims=keep_dims, dtype=_acc_dtype(x))).astype(x.dtype, copy=False)
+    out = np.add.reduce(x, axis=_axes(axes), dtype=_acc_dtype(x), keepdims=keep_dims)
+    return np.asarray(out).astype(x.dtype, copy=False)
 
 
 def reduce_mean(x, axes, *, keep_dims):
@@ -108,9 +138,16 @@ def reduce_mean(x, axes, *, keep_dims):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(np.trunc(total / max(count, 1))).astype(x.dtype)
     # sum / count rather than np.mean, which warns through `warnings` (not errstate) on empty input.
-    count = int(np.prod([x.shape[a] for a in ax])) if ax else 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.sum(x, axis=ax, keepdims=keep_dims, dtype=_acc_dtype(x)) / np.asarray(count, _acc_dtype(x))
+    count = 1
+    for a in ax:
+        count *= x.shape[a]
+    acc = _acc_dtype(x)
+    total = np.add.reduce(x, axis=ax, keepdims=keep_dims, dtype=acc)
+    if count:
+        out = np.true_divide(total, np.asarray(count, acc))
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.true_divide(total, np.asarray(count, acc))
     return np.asarray(out).astype(x.dtype, copy=False)
 
 
@@ -151,8 +188,10 @@ def arg_min(x, dimension, *, output_type):
 
 
 KERNELS = {
-    "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": real_div, "FloorDiv": floor_div,
-    "FloorMod": floor_mod, "Pow": pow_, "Maximum": np.maximum, "Minimum": np.minimum,
+    "AddV2": _elementwise(np.add), "Sub": _elementwise(np.subtract), "Mul": _elementwise(np.multiply),
+    "RealDiv": real_div, "FloorDiv": floor_div,
+    "FloorMod": floor_mod, "Pow": pow_, "Maximum": _elementwise(np.maximum),
+    "Minimum": _elementwise(np.minimum),
     "SquaredDifference": squared_difference,
     "Equal": np.equal, "NotEqual": np.not_equal, "Less": np.less, "LessEqual": np.less_equal,
     "Greater": np.greater, "GreaterEqual": np.greater_equal,

@@ -1,19 +1,31 @@
 """Fused optimizer kernels. Ref inputs arrive as VariableSlots.
 
-Each kernel computes fresh arrays and stores them with ``VariableSlot.assign``; it never writes into
-the current array, which a fetched result or another op's input may still hold.
+Each kernel stores its results with ``VariableSlot.assign``. It writes into the current array only
+when nobody else can see it: the array owns its memory and its only reference is the slot's (CPython's
+reference count says so; a fetched result, another op's input or a view would each hold one more).
+Otherwise it computes fresh arrays. Large float32/float64 updates run in cache-sized chunks across the
+plugin's threads, each chunk doing every step of the update while it is in cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import numpy as np
 
 from tensorflux.extend import FLOATING
 
+from .. import blas
+
+_FAST = (np.dtype(np.float32), np.dtype(np.float64))
+_CHUNK = 1 << 16  # elements per chunk of a fused update (256 KiB of float32 per array)
+
 
 def _store(slot, value):
+    if value is slot.value:  # updated in place: only the read-only flag needs restoring
+        value.setflags(write=False)
+        return value
     value = np.asarray(value, dtype=slot.dtype.np_dtype)
     if value.base is None:
         value.setflags(write=False)  # a fresh result: assign keeps it as is instead of copying it
@@ -24,9 +36,81 @@ def _locked(slot, use_locking):
     return slot.lock if use_locking else contextlib.nullcontext()
 
 
+def _references(slot):
+    value = slot.read()
+    return sys.getrefcount(value)
+
+
+class _Probe:
+    """Stands in for a VariableSlot whose array nobody else holds, to calibrate the reference count."""
+
+    def __init__(self):
+        self.value = np.empty(1)
+
+    def read(self):
+        return self.value
+
+
+_SOLE = _references(_Probe())  # the slot's reference, ours, and getrefcount's argument
+
+
+def _writable(slot):
+    """The slot's array to update in place, or a fresh copy when someone else may hold it."""
+    value = slot.read()
+    if (type(value) is np.ndarray and value.base is None and value.flags.c_contiguous
+            and sys.getrefcount(value) <= _SOLE):
+        value.setflags(write=True)
+        return value
+    return np.array(value, order="C")
+
+
+def _fast(slots, *arrays):
+    dtype = slots[0].dtype.np_dtype
+    return dtype in _FAST and all(s.dtype.np_dtype == dtype for s in slots) and all(
+        np.asarray(a).dtype == dtype for a in arrays)
+
+
+def _chunked(fn, size, dtype=None):
+    """``fn(start, stop[, scratch])`` over ``range(size)`` in cache-sized chunks, across threads when large.
+
+    With ``dtype``, each thread passes two scratch arrays of one chunk's length, reused chunk after chunk.
+    """
+    bounds = [(s, min(s + _CHUNK, size)) for s in range(0, size, _CHUNK)] or [(0, 0)]
+
+    def run(first, stop):
+        scratch = (np.empty(_CHUNK, dtype), np.empty(_CHUNK, dtype)) if dtype is not None else None
+        for j in range(first, stop):
+            if scratch is None:
+                fn(*bounds[j])
+            else:
+                fn(*bounds[j], scratch)
+
+    if len(bounds) < 8:  # under about two megabytes per array: handing chunks to threads costs more than it saves
+        run(0, len(bounds))
+        return
+    groups = blas.chunk_bounds(len(bounds), blas.THREADS * 4)
+    blas.parallel_chunks(lambda i: run(*groups[i]), len(groups))
+
+
+def _flat(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+
+
 def apply_gradient_descent(var, alpha, delta, *, use_locking):
     with _locked(var, use_locking):
-        return _store(var, var.read() - alpha * delta)
+        if not _fast([var], alpha, delta) or np.shape(delta) != var.read().shape:
+            return _store(var, var.read() - alpha * delta)
+        w = _writable(var)
+        if w.size <= _CHUNK:
+            np.subtract(w, alpha * delta, out=w)
+            return _store(var, w)
+        wf, df = w.reshape(-1), _flat(delta, w.dtype)
+
+        def step(s, e):
+            wf[s:e] -= alpha * df[s:e]
+
+        _chunked(step, w.size)
+        return _store(var, w)
 
 
 def apply_momentum(var, accum, lr, grad, momentum, *, use_locking, use_nesterov):
@@ -39,10 +123,46 @@ def apply_momentum(var, accum, lr, grad, momentum, *, use_locking, use_nesterov)
 def apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, use_locking, use_nesterov):
     with _locked(var, use_locking):
         lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
+        if _fast([var, m, v], lr_t, beta1, beta2, epsilon, grad) and np.shape(grad) == var.read().shape == \
+                m.read().shape == v.read().shape:
+            return _adam_in_place(var, m, v, lr_t, beta1, beta2, epsilon, grad, use_nesterov)
         m_t = _store(m, m.read() + (grad - m.read()) * (1 - beta1))
         v_t = _store(v, v.read() + (grad * grad - v.read()) * (1 - beta2))
         direction = m_t * beta1 + grad * (1 - beta1) if use_nesterov else m_t
         return _store(var, var.read() - lr_t * direction / (np.sqrt(v_t) + epsilon))
+
+
+def _adam_in_place(var, m, v, lr_t, beta1, beta2, epsilon, grad, use_nesterov):
+    """The same arithmetic as the generic path, in the same order, chunk by chunk."""
+    w, mw, vw = _writable(var), _writable(m), _writable(v)
+    wf, mf, vf, gf = w.reshape(-1), mw.reshape(-1), vw.reshape(-1), _flat(grad, w.dtype)
+    one_b1, one_b2 = 1 - beta1, 1 - beta2
+
+    def step(s, e, scratch):
+        g, mc, vc = gf[s:e], mf[s:e], vf[s:e]
+        t, den = scratch[0][:e - s], scratch[1][:e - s]
+        np.subtract(g, mc, out=t)
+        t *= one_b1
+        mc += t  # m_t = m + (g - m) * (1 - beta1)
+        np.multiply(g, g, out=t)
+        t -= vc
+        t *= one_b2
+        vc += t  # v_t = v + (g*g - v) * (1 - beta2)
+        if use_nesterov:
+            d = mc * beta1
+            d += g * one_b1
+        else:
+            d = mc
+        np.multiply(lr_t, d, out=t)
+        np.sqrt(vc, out=den)
+        den += epsilon
+        t /= den
+        wf[s:e] -= t  # var - lr_t * direction / (sqrt(v_t) + epsilon)
+
+    _chunked(step, w.size, w.dtype)
+    _store(m, mw)
+    _store(v, vw)
+    return _store(var, w)
 
 
 def apply_adagrad(var, accum, lr, grad, *, use_locking, update_slots):

@@ -128,12 +128,27 @@ def broadcast_plan(out_shape: tuple, in_shapes: tuple) -> tuple:
     return ("strided", tuple([1] * pad + dims), tuple(tuple([0] * pad + s) for s in strides))
 
 
-def index_code(n_inputs: int) -> str:
-    """OpenCL C that turns the work-item id ``i`` into per-input offsets ``o0..`` for a strided kernel."""
+VARIANTS = (2, 3, MAXD)  # strided kernels are generated for this many dims (the last ones of the MAXD passed)
+
+
+def variant(plan_dims: tuple) -> int:
+    """The smallest strided-kernel variant that covers a plan's padded ``dims`` (leading 1s are padding).
+
+    Example:
+        >>> variant((1, 1, 1, 1, 6, 4))
+        2
+    """
+    used = len(plan_dims) - next((i for i, d in enumerate(plan_dims) if d != 1), len(plan_dims))
+    return next(v for v in VARIANTS if v >= used)
+
+
+def index_code(n_inputs: int, nd: int = MAXD) -> str:
+    """OpenCL C that turns the work-item id ``i`` into per-input offsets ``o0..`` over the last ``nd`` dims."""
     lines = ["int r = i;"] + [f"int o{k} = 0;" for k in range(n_inputs)]
-    for d in reversed(range(MAXD)):
+    for d in reversed(range(MAXD - nd + 1, MAXD)):
         lines.append(f"{{ int c = r % d{d}; r /= d{d};" + "".join(f" o{k} += c * s{k}_{d};" for k in range(n_inputs))
                      + " }")
+    lines.append("".join(f" o{k} += r * s{k}_{MAXD - nd};" for k in range(n_inputs)))
     return " ".join(lines)
 
 
@@ -147,3 +162,23 @@ def strided_params(n_inputs: int) -> str:
 def strided_args(dims: tuple, strides: tuple) -> list:
     """Kernel arguments matching ``strided_params`` for a plan from ``broadcast_plan``."""
     return [i32(d) for d in dims] + [i32(s) for ss in strides for s in ss]
+
+
+def supported_dtypes() -> dict:
+    """The dtype names kernels claim, by kind: 'f' float, 'i' int, 'b' bool, 'all', and 'movable' (any size).
+
+    float64 is claimed only when every OpenCL device found supports it (``cl_khr_fp64``).
+
+    Example:
+        >>> "float32" in supported_dtypes()["f"]
+        True
+    """
+    from tensorflux.extend import ALL_DTYPES
+
+    from ..device import enumerate_devices
+
+    devices, _ = enumerate_devices()
+    floats = ["float32"] + (["float64"] if devices and all(d.fp64 for d in devices) else [])
+    ints, bools = ["int32", "int64"], ["bool"]
+    movable = [d.name for d in ALL_DTYPES if d.name != "string"]
+    return {"f": floats, "i": ints, "b": bools, "all": floats + ints + bools, "movable": movable}

@@ -14,6 +14,7 @@ from tensorflux.extend import index_from_spec
 from ..device import host_array, storage_type
 from ._common import (
     MAXD,
+    VARIANTS,
     collapse,
     contiguous_strides,
     host_value,
@@ -24,15 +25,21 @@ from ._common import (
     result_on_host,
     strided_args,
     strided_params,
+    variant,
 )
+
+
+def _copy_kernel(nd: int) -> str:
+    return (f"__kernel void copy_s{nd}(__global S* z, __global const S* a, int n, int off, {strided_params(1)}) {{\n"
+            f"  int i = get_global_id(0); if (i >= n) return; {index_code(1, nd)} z[i] = a[off + o0]; }}\n")
 
 
 def _source(itemsize: int) -> str:
     s = storage_type(np.dtype(f"u{itemsize}"))
+    copies = "".join(_copy_kernel(nd) for nd in VARIANTS)
     return f"""
 typedef {s} S;
-__kernel void copy_s(__global S* z, __global const S* a, int n, int off, {strided_params(1)}) {{
-  int i = get_global_id(0); if (i >= n) return; {index_code(1)} z[i] = a[off + o0]; }}
+{copies}
 __kernel void copy_2d(__global S* z, __global const S* a, int n, int cols, int zld, int zoff, int ald) {{
   int i = get_global_id(0); if (i >= n) return; int r = i / cols, c = i % cols; z[r * zld + zoff + c] = a[r * ald + c]; }}
 __kernel void fill(__global S* z, int n, S v) {{ int i = get_global_id(0); if (i < n) z[i] = v; }}
@@ -70,7 +77,8 @@ def strided_copy(x, out_shape: tuple, strides: list, offset: int = 0):
         raise ValueError(f"a copy of shape {list(out_shape)} needs {len(dims)} dimensions after merging; opencl "
                          f"kernels index at most {MAXD}")
     pad = MAXD - len(dims)
-    launch_1d(dev, program(dev, x.dtype).copy_s, n, out.buffer, x.buffer, i32(n), i32(offset),
+    nd = variant(tuple([1] * pad + dims))
+    launch_1d(dev, getattr(program(dev, x.dtype), f"copy_s{nd}"), n, out.buffer, x.buffer, i32(n), i32(offset),
               *strided_args(tuple([1] * pad + dims), (tuple([0] * pad + st),)))
     return out
 

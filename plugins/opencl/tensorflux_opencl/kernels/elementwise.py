@@ -13,33 +13,44 @@ import functools
 
 import numpy as np
 
-from ._common import broadcast_plan, i32, index_code, launch_1d, on_host, result_on_host, strided_args, strided_params
+from ._common import (
+    VARIANTS,
+    broadcast_plan,
+    i32,
+    index_code,
+    launch_1d,
+    on_host,
+    result_on_host,
+    strided_args,
+    strided_params,
+    variant,
+)
 
-F, I, B = "f", "i", "b"  # float, integer, bool dtypes
+FLOAT, INT, BOOL = "f", "i", "b"  # kinds of dtype an expression applies to
 
 UNARY = {
-    "Neg": ("-x", F + I), "Abs": ("ABS(x)", F + I), "Square": ("x * x", F + I), "Sqrt": ("sqrt(x)", F),
-    "Rsqrt": ("rsqrt(x)", F), "Exp": ("exp(x)", F), "Log": ("log(x)", F), "Log1p": ("log1p(x)", F),
-    "Sign": ("SIGN(x)", F + I), "Reciprocal": ("(T)1 / x", F), "Floor": ("floor(x)", F), "Ceil": ("ceil(x)", F),
-    "Round": ("rint(x)", F), "Relu": ("(x > 0 || ISNAN(x)) ? x : (T)0", F + I),
-    "Relu6": ("ISNAN(x) ? x : (x < 0 ? (T)0 : (x > 6 ? (T)6 : x))", F + I), "Elu": ("x < 0 ? expm1(x) : x", F),
-    "LeakyRelu": ("x > 0 ? x : x * (T)p", F), "Softplus": ("fmax(x, (T)0) + log1p(exp(-fabs(x)))", F),
-    "Sigmoid": ("sigmoid_(x)", F), "Tanh": ("tanh(x)", F), "LogicalNot": ("!x", B),
+    "Neg": ("-x", FLOAT + INT), "Abs": ("ABS(x)", FLOAT + INT), "Square": ("x * x", FLOAT + INT), "Sqrt": ("sqrt(x)", FLOAT),
+    "Rsqrt": ("rsqrt(x)", FLOAT), "Exp": ("exp(x)", FLOAT), "Log": ("log(x)", FLOAT), "Log1p": ("log1p(x)", FLOAT),
+    "Sign": ("SIGN(x)", FLOAT + INT), "Reciprocal": ("(T)1 / x", FLOAT), "Floor": ("floor(x)", FLOAT), "Ceil": ("ceil(x)", FLOAT),
+    "Round": ("rint(x)", FLOAT), "Relu": ("(x > 0 || ISNAN(x)) ? x : (T)0", FLOAT + INT),
+    "Relu6": ("ISNAN(x) ? x : (x < 0 ? (T)0 : (x > 6 ? (T)6 : x))", FLOAT + INT), "Elu": ("x < 0 ? expm1(x) : x", FLOAT),
+    "LeakyRelu": ("x > 0 ? x : x * (T)p", FLOAT), "Softplus": ("(x > 0 ? x : (T)0) + log1p(exp(-ABS(x)))", FLOAT),
+    "Sigmoid": ("sigmoid_(x)", FLOAT), "Tanh": ("tanh(x)", FLOAT), "LogicalNot": ("!x", BOOL),
 }
 BINARY = {
-    "AddV2": ("x + y", F + I), "Sub": ("x - y", F + I), "Mul": ("x * y", F + I), "RealDiv": ("x / y", F),
-    "FloorDiv": ("floordiv_(x, y)", F + I), "FloorMod": ("floormod_(x, y)", F + I), "Pow": ("pow(x, y)", F),
-    "Maximum": ("(x > y || ISNAN(x)) ? x : y", F + I), "Minimum": ("(x < y || ISNAN(x)) ? x : y", F + I),
-    "SquaredDifference": ("(x - y) * (x - y)", F + I),
-    "ReluGrad": ("y > 0 ? x : (T)0", F + I), "Relu6Grad": ("(y > 0 && y < 6) ? x : (T)0", F + I),
-    "EluGrad": ("y < 0 ? x * (y + (T)1) : x", F), "LeakyReluGrad": ("y > 0 ? x : x * (T)p", F),
-    "SoftplusGrad": ("x * sigmoid_(y)", F), "SigmoidGrad": ("y * x * ((T)1 - x)", F),
-    "TanhGrad": ("y * ((T)1 - x * x)", F),
+    "AddV2": ("x + y", FLOAT + INT), "Sub": ("x - y", FLOAT + INT), "Mul": ("x * y", FLOAT + INT), "RealDiv": ("x / y", FLOAT),
+    "FloorDiv": ("floordiv_(x, y)", FLOAT + INT), "FloorMod": ("floormod_(x, y)", FLOAT + INT), "Pow": ("pow(x, y)", FLOAT),
+    "Maximum": ("(x > y || ISNAN(x)) ? x : y", FLOAT + INT), "Minimum": ("(x < y || ISNAN(x)) ? x : y", FLOAT + INT),
+    "SquaredDifference": ("(x - y) * (x - y)", FLOAT + INT),
+    "ReluGrad": ("y > 0 ? x : (T)0", FLOAT + INT), "Relu6Grad": ("(y > 0 && y < 6) ? x : (T)0", FLOAT + INT),
+    "EluGrad": ("y < 0 ? x * (y + (T)1) : x", FLOAT), "LeakyReluGrad": ("y > 0 ? x : x * (T)p", FLOAT),
+    "SoftplusGrad": ("x * sigmoid_(y)", FLOAT), "SigmoidGrad": ("y * x * ((T)1 - x)", FLOAT),
+    "TanhGrad": ("y * ((T)1 - x * x)", FLOAT),
 }
 COMPARE = {
-    "Equal": ("x == y", F + I + B), "NotEqual": ("x != y", F + I + B), "Less": ("x < y", F + I),
-    "LessEqual": ("x <= y", F + I), "Greater": ("x > y", F + I), "GreaterEqual": ("x >= y", F + I),
-    "LogicalAnd": ("x && y", B), "LogicalOr": ("x || y", B),
+    "Equal": ("x == y", FLOAT + INT + BOOL), "NotEqual": ("x != y", FLOAT + INT + BOOL), "Less": ("x < y", FLOAT + INT),
+    "LessEqual": ("x <= y", FLOAT + INT), "Greater": ("x > y", FLOAT + INT), "GreaterEqual": ("x >= y", FLOAT + INT),
+    "LogicalAnd": ("x && y", BOOL), "LogicalOr": ("x || y", BOOL),
 }
 # numpy equivalents for the host path (integer shape arithmetic on values that never left the host).
 HOST = {
@@ -51,15 +62,16 @@ HOST = {
 
 _PRELUDE = """
 typedef {T} T;
+typedef {P} P;
 #define ISNAN(v) {isnan}
 #define ABS(v) {abs}
 #define SIGN(v) {sign}
-inline T sigmoid_(T v) {{ T e = exp(-fabs(v)); return v >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e); }}
+inline T sigmoid_(T v) {{ T e = exp(-ABS(v)); return v >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e); }}
 inline T floordiv_(T a, T b) {{ {floordiv} }}
 inline T floormod_(T a, T b) {{ {floormod} }}
 """
 _FLOAT_HELPERS = dict(
-    isnan="isnan(v)", abs="fabs(v)", sign="(isnan(v) ? v : (T)((v > 0) - (v < 0)))",
+    isnan="((v) != (v))", abs="((v) < 0 ? -(v) : (v))", sign="((v) != (v) ? (v) : (T)(((v) > 0) - ((v) < 0)))",
     floordiv="return floor(a / b);",
     floormod="T r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;")
 _INT_HELPERS = dict(
@@ -77,16 +89,17 @@ def kind_of(dtype: np.dtype) -> str:
         >>> kind_of(np.dtype("int32")), kind_of(np.dtype("bool"))
         ('i', 'b')
     """
-    return B if dtype.kind == "b" else (F if dtype.kind == "f" else I)
+    return BOOL if dtype.kind == "b" else (FLOAT if dtype.kind == "f" else INT)
 
 
 def _kernel_pair(name: str, expr: str, out: str) -> str:
-    flat = (f"__kernel void {name}_f(__global {out}* z, __global const T* a, __global const T* b, int n, float p, "
+    flat = (f"__kernel void {name}_f(__global {out}* z, __global const T* a, __global const T* b, int n, P p, "
             f"int sa, int sb) {{ int i = get_global_id(0); if (i >= n) return; T x = a[i * sa]; T y = b[i * sb]; "
             f"z[i] = ({out})({expr}); }}\n")
-    strided = (f"__kernel void {name}_s(__global {out}* z, __global const T* a, __global const T* b, int n, float p, "
-               f"{strided_params(2)}) {{ int i = get_global_id(0); if (i >= n) return; {index_code(2)} "
-               f"T x = a[o0]; T y = b[o1]; z[i] = ({out})({expr}); }}\n")
+    strided = "".join(
+        f"__kernel void {name}_s{nd}(__global {out}* z, __global const T* a, __global const T* b, int n, P p, "
+        f"{strided_params(2)}) {{ int i = get_global_id(0); if (i >= n) return; {index_code(2, nd)} "
+        f"T x = a[o0]; T y = b[o1]; z[i] = ({out})({expr}); }}\n" for nd in VARIANTS)
     return flat + strided
 
 
@@ -94,14 +107,14 @@ def _source(dtype: np.dtype) -> str:
     from ..device import ctype
 
     kind = kind_of(dtype)
-    helpers = _FLOAT_HELPERS if kind == F else _INT_HELPERS
-    text = _PRELUDE.format(T=ctype(dtype), **helpers)
-    if kind != F:
+    helpers = _FLOAT_HELPERS if kind == FLOAT else _INT_HELPERS
+    text = _PRELUDE.format(T=ctype(dtype), P="double" if dtype.name == "float64" else "float", **helpers)
+    if kind != FLOAT:
         text = text.replace(text[text.index("inline T sigmoid_"):text.index("inline T floordiv_")], _SIGMOID_INT + "\n")
     for name, (expr, kinds) in UNARY.items():
         if kind in kinds:
-            out = "uchar" if kind == B else "T"
-            text += (f"__kernel void {name}(__global {out}* z, __global const T* a, int n, float p) {{ "
+            out = "uchar" if kind == BOOL else "T"
+            text += (f"__kernel void {name}(__global {out}* z, __global const T* a, int n, P p) {{ "
                      f"int i = get_global_id(0); if (i >= n) return; T x = a[i]; z[i] = ({out})({expr}); }}\n")
     for name, (expr, kinds) in BINARY.items():
         if kind in kinds:
@@ -118,7 +131,15 @@ def _source(dtype: np.dtype) -> str:
 def program(device, dtype: np.dtype):
     """The elementwise program for ``dtype`` on ``device`` (built once)."""
     dtype = np.dtype(dtype)
-    return device.kernels(("elementwise", dtype.name), lambda: _source(dtype))
+    return device.kernels(("elementwise", dtype), lambda: _source(dtype))
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _param(dtype: np.dtype, p: float):
+    """The float attribute ``p`` as the kernel's parameter type (double for float64 programs)."""
+    return np.float64(p) if dtype == _F64 else np.float32(p)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -138,7 +159,7 @@ def unary(op: str, x, p: float = 0.0):
     dev = x.device
     out_dtype = np.bool_ if x.dtype.kind == "b" else x.dtype
     out = dev.empty(x.shape, out_dtype)
-    launch_1d(dev, getattr(program(dev, x.dtype), op), out.size, out.buffer, x.buffer, i32(out.size), np.float32(p))
+    launch_1d(dev, getattr(program(dev, x.dtype), op), out.size, out.buffer, x.buffer, i32(out.size), _param(x.dtype, p))
     return out
 
 
@@ -163,10 +184,10 @@ def binary(op: str, x, y, p: float = 0.0):
     prog = program(dev, x.dtype)
     plan = broadcast_plan(shape, (x.shape, y.shape))
     if plan[0] == "flat":
-        launch_1d(dev, getattr(prog, op + "_f"), n, out.buffer, x.buffer, y.buffer, i32(n), np.float32(p),
+        launch_1d(dev, getattr(prog, op + "_f"), n, out.buffer, x.buffer, y.buffer, i32(n), _param(x.dtype, p),
                   i32(plan[1][0]), i32(plan[1][1]))
     else:
-        launch_1d(dev, getattr(prog, op + "_s"), n, out.buffer, x.buffer, y.buffer, i32(n), np.float32(p),
+        launch_1d(dev, getattr(prog, f"{op}_s{variant(plan[1])}"), n, out.buffer, x.buffer, y.buffer, i32(n), _param(x.dtype, p),
                   *strided_args(plan[1], plan[2]))
     return out
 
@@ -269,13 +290,14 @@ def cast(x, *, DstT, ctx):  # noqa: N803 - TF's attr name
     if dst == x.dtype:
         return x
     dev = ctx.device
-    if on_host(x) or dst.name not in CAST_TYPES:
-        # Host-only values, and destination dtypes no kernel computes in (float16, uint8, ...), cast in numpy.
+    if on_host(x):
+        return result_on_host(dev, x.host.astype(dst), dst)
+    if dst.name not in CAST_TYPES or (dst.name == "float64" and not dev.fp64):
+        # No kernel computes in float16, uint8, ... (or in double without cl_khr_fp64): cast on the host.
         with np.errstate(invalid="ignore"):
-            value = x.device.to_host(x).astype(dst) if not on_host(x) else x.host.astype(dst)
-        return result_on_host(dev, value, dst) if on_host(x) else dev.from_host(value)
+            return dev.from_host(dev.to_host(x).astype(dst))
     out = dev.empty(x.shape, dst)
-    prog = dev.kernels(("cast", x.dtype.name, dst.name), lambda: _cast_source(x.dtype, dst))
+    prog = dev.kernels(("cast", x.dtype, dst), lambda: _cast_source(x.dtype, dst))
     launch_1d(dev, prog.cast, out.size, out.buffer, x.buffer, i32(out.size))
     return out
 
@@ -284,13 +306,13 @@ def kernel_table() -> dict:
     """{op: (kernel, kinds)} for every elementwise op, kinds as in ``UNARY``/``BINARY``."""
     table = {op: (_unary_kernel(op), kinds) for op, (_, kinds) in UNARY.items()}
     table.update({op: (_binary_kernel(op), kinds) for op, (_, kinds) in {**BINARY, **COMPARE}.items()})
-    table["LeakyRelu"] = (leaky_relu, F)
-    table["LeakyReluGrad"] = (leaky_relu_grad, F)
-    table["FloorDiv"] = (floor_div, I)
-    table["FloorMod"] = (floor_mod, I)
-    table["BiasAdd"] = (bias_add, F + I)
-    table["AddN"] = (add_n, F + I)
-    table["SelectV2"] = (select, F + I + B)
+    table["LeakyRelu"] = (leaky_relu, FLOAT)
+    table["LeakyReluGrad"] = (leaky_relu_grad, FLOAT)
+    table["FloorDiv"] = (floor_div, INT)
+    table["FloorMod"] = (floor_mod, INT)
+    table["BiasAdd"] = (bias_add, FLOAT + INT)
+    table["AddN"] = (add_n, FLOAT + INT)
+    table["SelectV2"] = (select, FLOAT + INT + BOOL)
     return table
 
 

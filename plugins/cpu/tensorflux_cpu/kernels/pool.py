@@ -1,0 +1,181 @@
+"""Pooling kernels and their gradients.
+
+The common 2x2 window with stride 2 (VALID, or SAME on even sizes, where SAME pads nothing) takes a
+fast path: the four window positions are four strided views, the max is three ``np.maximum`` calls,
+and the gradient goes to the first maximum of each window in row-major order (as TF's CPU kernel
+does), found by comparing each view with the max. Other windows reduce over strided views, one step
+per window position. Large batches are split across the plugin's threads. Everything runs in NHWC;
+NCHW is transposed in and out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import blas
+from .conv import _LOW_PRECISION, _compute_dtype, _from_nhwc, _geometry, _hw, _nhwc
+
+# Below this many input bytes a pooling kernel runs on the calling thread alone.
+_PARALLEL_BYTES = 1 << 22
+
+
+class _Pool:
+    def __init__(self, in_shape, ksize, strides, padding, data_format):
+        n, h, w, c = in_shape
+        self.kh, self.kw = _hw(ksize, data_format)
+        self.sh, self.sw = _hw(strides, data_format)
+        self.oh, self.pt, self.pb = _geometry(h, self.kh, self.sh, 1, padding, what="input height")
+        self.ow, self.pl, self.pr = _geometry(w, self.kw, self.sw, 1, padding, what="input width")
+        self.shape = (n, h, w, c)
+        self.fast = (self.kh == self.kw == self.sh == self.sw == 2 and not (self.pt or self.pb or self.pl or self.pr))
+
+    def padded(self, x, fill):
+        if self.pt or self.pb or self.pl or self.pr:
+            return np.pad(x, ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)), constant_values=fill)
+        return x
+
+    def windows(self):
+        """For each window position (row-major), the strided slice of the padded input it reads."""
+        for i in range(self.kh):
+            for j in range(self.kw):
+                yield (slice(None), slice(i, i + (self.oh - 1) * self.sh + 1, self.sh),
+                       slice(j, j + (self.ow - 1) * self.sw + 1, self.sw), slice(None))
+
+    def counts(self, dtype):
+        """How many real (unpadded) cells each output window covers: [1, OH, OW, 1]."""
+        _, h, w, _ = self.shape
+
+        def valid(out, stride, pad, k, size):
+            start = np.arange(out) * stride - pad
+            return np.minimum(start + k, size) - np.maximum(start, 0)
+
+        rows = valid(self.oh, self.sh, self.pt, self.kh, h)
+        cols = valid(self.ow, self.sw, self.pl, self.kw, w)
+        return (rows[:, None] * cols[None, :]).astype(dtype)[None, :, :, None]
+
+    def check_out(self, g):
+        want = (self.shape[0], self.oh, self.ow, self.shape[3])
+        if g.shape != want:
+            raise ValueError(f"grad has shape {list(g.shape)}, expected {list(want)} for input {list(self.shape)}")
+
+
+def _by_batch(fn, n, nbytes):
+    """Run ``fn(start, stop)`` over the batch: on this thread when small, else in chunks across threads."""
+    if nbytes < _PARALLEL_BYTES or n < 2:
+        fn(0, n)
+        return
+    bounds = blas.chunk_bounds(n, blas.THREADS * 4)
+    blas.parallel_chunks(lambda i: fn(*bounds[i]), len(bounds))
+
+
+def _views(x, oh, ow):
+    """The four 2x2-window positions of ``x`` in row-major order, each [N, OH, OW, C]."""
+    return [x[:, a:2 * oh:2, b:2 * ow:2] for a in (0, 1) for b in (0, 1)]
+
+
+def _max2x2_into(x, out, oh, ow):
+    v = _views(x, oh, ow)
+    np.maximum(v[0], v[1], out=out)
+    np.maximum(out, v[2], out=out)
+    np.maximum(out, v[3], out=out)
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).min
+
+
+def _max_pool_nhwc(geo, xn):
+    xp = geo.padded(xn, _lowest(xn.dtype))
+    out = None
+    for window in geo.windows():
+        out = xp[window].copy() if out is None else np.maximum(out, xp[window], out=out)
+    return xp, out
+
+
+def max_pool(x, *, ksize, strides, padding, data_format):
+    xn = _nhwc(x, data_format)
+    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    if geo.fast:
+        n, _, _, c = xn.shape
+        out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
+        _by_batch(lambda s, e: _max2x2_into(xn[s:e], out[s:e], geo.oh, geo.ow), n, xn.nbytes)
+    else:
+        _, out = _max_pool_nhwc(geo, xn)
+    return _from_nhwc(out, data_format)
+
+
+def _max_pool_grad_2x2(xn, gc, dx, oh, ow):
+    """Route ``gc`` into ``dx`` at the first maximum of each 2x2 window of ``xn``; writes every routed cell.
+
+    The gradient is multiplied by each position's 0/1 mask (branch-free); the caller checks that ``gc``
+    is finite, where that equals selecting it.
+    """
+    views = _views(xn, oh, ow)
+    top = np.empty(gc.shape, xn.dtype)
+    _max2x2_into(xn, top, oh, ow)
+    taken = None
+    for (a, b), view in zip(((0, 0), (0, 1), (1, 0), (1, 1)), views):
+        hit = np.equal(view, top)
+        if taken is None:
+            taken = hit
+        else:
+            np.greater(hit, taken, out=hit)  # hit and not yet routed
+            np.logical_or(taken, hit, out=taken)
+        np.multiply(gc, hit, out=dx[:, a:2 * oh:2, b:2 * ow:2])
+
+
+def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
+    """Each output's gradient goes to the first maximum of its window in row-major order, as TF's CPU kernel."""
+    xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
+    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    geo.check_out(g)
+    ct = _compute_dtype(grad.dtype)
+    gc = g.astype(ct, copy=False)
+    _, h, w, _ = xn.shape
+    if geo.fast and ct.kind == "f" and np.isfinite(np.add.reduce(gc, axis=None)):
+        covered = (2 * geo.oh, 2 * geo.ow) == (h, w)
+        dx = np.empty(xn.shape, ct) if covered else np.zeros(xn.shape, ct)
+        _by_batch(lambda s, e: _max_pool_grad_2x2(xn[s:e], gc[s:e], dx[s:e], geo.oh, geo.ow), xn.shape[0], xn.nbytes)
+        return _from_nhwc(dx.astype(grad.dtype, copy=False), data_format)
+    xp, out = _max_pool_nhwc(geo, xn)
+    dxp = np.zeros(xp.shape, dtype=ct)
+    routed = np.zeros(out.shape, dtype=bool)
+    zero = ct.type(0)
+    for window in geo.windows():
+        hit = (xp[window] == out) & ~routed
+        dxp[window] += np.where(hit, gc, zero)
+        routed |= hit
+    return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
+
+
+def avg_pool(x, *, ksize, strides, padding, data_format):
+    xn = _nhwc(x, data_format)
+    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    ct = _compute_dtype(x.dtype)
+    xp = geo.padded(xn.astype(ct, copy=False), 0)
+    total = None
+    for window in geo.windows():
+        total = xp[window].copy() if total is None else np.add(total, xp[window], out=total)
+    return _from_nhwc((total / geo.counts(ct)).astype(x.dtype, copy=False), data_format)
+
+
+def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
+    sizes = [int(s) for s in orig_input_shape]
+    in_shape = (sizes[0], sizes[2], sizes[3], sizes[1]) if data_format == "NCHW" else tuple(sizes)
+    geo = _Pool(in_shape, ksize, strides, padding, data_format)
+    g = _nhwc(grad, data_format)
+    geo.check_out(g)
+    ct = _compute_dtype(grad.dtype)
+    share = g.astype(ct, copy=False) / geo.counts(ct)
+    n, h, w, c = in_shape
+    dxp = np.zeros((n, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), dtype=ct)
+    for window in geo.windows():
+        dxp[window] += share
+    return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
+
+
+KERNELS = {"MaxPool": max_pool, "MaxPoolGrad": max_pool_grad, "AvgPool": avg_pool, "AvgPoolGrad": avg_pool_grad}
+
+
+def register(registrar) -> None:
+    registrar.kernels("cpu", KERNELS)

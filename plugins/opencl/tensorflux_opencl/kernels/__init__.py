@@ -1,0 +1,1 @@
+"""OpenCL kernel families, each registered by its module's ``register(registrar, dtypes)``."""

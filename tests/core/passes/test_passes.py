@@ -1,0 +1,136 @@
+"""Each graph pass on its own: what it changes in the plan, that results stay the same, and switching it off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from tensorflux._internal.passes import PASS_NAMES, disabled_passes
+from tensorflux._internal.passes.cse import freeze
+
+
+def _plan(sess):
+    (plan, _), = sess._plans.values()
+    return plan
+
+
+def _kinds(sess):
+    return [op.type for op in _plan(sess).step_ops]
+
+
+def _run_both(fetch, feed=None, disabled=()):
+    """(optimized value, plain value, optimized plan op types, plain plan op types)."""
+    out = []
+    for config in ({"disable_passes": list(disabled)}, {"disable_passes": "all"}):
+        with tf.Session(config=config) as sess:
+            out.append((sess.run(fetch, feed), _kinds(sess)))
+    return out[0][0], out[1][0], out[0][1], out[1][1]
+
+
+def test_cse_runs_a_repeated_pure_subexpression_once():
+    x = tf.placeholder(tf.float32, [3])
+    y = tf.exp(x * 2.0) + tf.exp(x * 2.0)
+    feed = {x: np.array([0.0, 1.0, -1.0], np.float32)}
+    opt, plain, kinds_opt, kinds_plain = _run_both(y, feed, disabled=["constant_folding", "fusion"])
+    np.testing.assert_array_equal(opt, plain)
+    assert kinds_plain.count("Exp") == 2 and kinds_opt.count("Exp") == 1
+    assert kinds_opt.count("Mul") == 1
+
+
+def test_cse_keeps_stateful_and_random_ops_apart():
+    tf.set_random_seed(1)
+    a, b = tf.random_uniform([4]), tf.random_uniform([4])
+    with tf.Session() as sess:
+        va, vb = sess.run([a, b])
+    assert not np.array_equal(va, vb)
+
+
+def test_cse_distinguishes_attributes():
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    s0, s1 = tf.reduce_sum(x, 0), tf.reduce_sum(x, 1)
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(s0), [4.0, 6.0])
+        np.testing.assert_array_equal(sess.run(s1), [3.0, 7.0])
+    assert freeze(0.0) != freeze(-0.0) and freeze([1, 2]) == freeze((1, 2))
+
+
+def test_constant_folding_computes_constant_subgraphs_once():
+    x = tf.placeholder(tf.float32, [2])
+    c = tf.sqrt(tf.constant([4.0, 9.0])) * 3.0
+    y = x + c
+    feed = {x: np.array([1.0, 1.0], np.float32)}
+    opt, plain, kinds_opt, kinds_plain = _run_both(y, feed, disabled=["cse", "fusion"])
+    np.testing.assert_array_equal(opt, plain)
+    np.testing.assert_array_equal(opt, [7.0, 10.0])
+    assert kinds_opt == ["AddV2"] and {"Sqrt", "Mul"} <= set(kinds_plain)
+
+
+def test_a_folded_fetch_is_a_fresh_writable_copy():
+    c = tf.constant([1.0, 2.0]) * 2.0
+    with tf.Session() as sess:
+        first = sess.run(c)
+        first[0] = 100.0
+        np.testing.assert_array_equal(sess.run(c), [2.0, 4.0])
+
+
+def test_constant_folding_leaves_failing_ops_to_fail_at_run_time():
+    shape = tf.placeholder_with_default(tf.constant([2], tf.int32), [None])  # unknown until run time
+    bad = tf.reshape(tf.constant([1.0, 2.0, 3.0]), shape)
+    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="Reshape"):
+        sess.run(bad)
+
+
+def test_constant_folding_keeps_random_and_variable_ops():
+    v = tf.Variable([1.0, 2.0])
+    r = tf.random_uniform([2], seed=3)
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        assert not np.array_equal(sess.run(r), sess.run(r))
+        sess.run(v.assign([5.0, 6.0]))
+        np.testing.assert_array_equal(sess.run(v * 1.0), [5.0, 6.0])
+
+
+def test_fusion_makes_conv_bias_relu_one_kernel():
+    rng = np.random.default_rng(0)
+    x = tf.placeholder(tf.float32, [None, 6, 6, 2])
+    w = tf.constant(rng.standard_normal((3, 3, 2, 4)).astype(np.float32))
+    b = tf.constant(rng.standard_normal(4).astype(np.float32))
+    y = tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME") + b)
+    z = tf.nn.bias_add(tf.nn.conv2d(x, w, [1, 1, 1, 1], "VALID"), b)
+    feed = {x: rng.standard_normal((2, 6, 6, 2)).astype(np.float32)}
+    opt, plain, kinds_opt, kinds_plain = _run_both([y, z], feed, disabled=["cse", "constant_folding"])
+    for got, want in zip(opt, plain):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    assert "Conv2D" not in kinds_opt and kinds_plain.count("Conv2D") == 2
+
+
+def test_fusion_keeps_a_fetched_intermediate():
+    x = tf.placeholder(tf.float32, [1, 4, 4, 1])
+    conv = tf.nn.conv2d(x, tf.ones([2, 2, 1, 1]), [1, 1, 1, 1], "SAME")
+    y = tf.nn.relu(conv + tf.constant([-1.0]))
+    feed = {x: np.ones((1, 4, 4, 1), np.float32)}
+    with tf.Session() as sess:
+        c, out = sess.run([conv, y], feed)
+        assert "Conv2D" in _kinds(sess)
+    np.testing.assert_array_equal(out, np.maximum(c - 1.0, 0))
+
+
+def test_passes_switch_off_by_environment(monkeypatch):
+    monkeypatch.setenv("TENSORFLUX_DISABLE_PASSES", "cse, fusion")
+    assert disabled_passes() == {"cse", "fusion"}
+    monkeypatch.setenv("TENSORFLUX_DISABLE_PASSES", "all")
+    assert disabled_passes() >= set(PASS_NAMES)
+    x = tf.placeholder(tf.float32, [1])
+    y = tf.exp(x) + tf.exp(x)
+    with tf.Session() as sess:
+        sess.run(y, {x: [0.0]})
+        assert _kinds(sess).count("Exp") == 2
+
+
+def test_unknown_pass_names_are_rejected_naming_the_known_ones(monkeypatch):
+    with pytest.raises(ValueError, match="known passes: cse, constant_folding, fusion"):
+        tf.Session(config={"disable_passes": ["cse", "inlining"]})
+    monkeypatch.setenv("TENSORFLUX_DISABLE_PASSES", "folding")
+    with pytest.raises(ValueError, match="'folding'"):
+        disabled_passes()
