@@ -167,6 +167,7 @@ class Plan:
 
 
 def _wrap_error(exc: Exception, op: Operation | None) -> Exception:
+    op = getattr(exc, "tensorflux_op", None) or op  # a fused step names the op whose kernel raised
     where = f"op '{op.name}' ({op.type})" if op is not None else "the plan"
     if isinstance(exc, MemoryError):
         return ResourceExhaustedError(f"out of memory in {where}: {exc}", op)
@@ -323,7 +324,8 @@ def _lower(nodes: list, ctx: PassContext, fetch_targets: list, feed_tensors: lis
                              and not isinstance(template[i], VariableSlot)}))
         donate = ()
         if node.kdef is not None and node.kdef.wants_donated and is_host(node.device):
-            donate = tuple(p for p, i in enumerate(ins) if i in dead and ins.count(i) == 1)
+            donate = tuple(p for p, i in enumerate(ins) if i in dead and ins.count(i) == 1
+                           and not _known_small(node.inputs[p]))
         steps.append((node.fn, ins, spec, node.multi, dead, donate))
         step_ops.append(node.op)
     fetch_slots, fetch_devices = [], []
@@ -336,6 +338,17 @@ def _lower(nodes: list, ctx: PassContext, fetch_targets: list, feed_tensors: lis
             fetch_slots.append(slot_of[key])
             fetch_devices.append(device_of.get(key))
     return Plan(steps, step_ops, template, feed_slots, list(feed_tensors), fetch_slots, fetch_devices, fallbacks)
+
+
+def _known_small(key: Any) -> bool:
+    """Whether ``key`` is a tensor whose static shape says it is below DONATE_MIN_BYTES (never worth donating)."""
+    dims = getattr(getattr(key, "shape", None), "_dims", None)
+    if dims is None or any(d is None for d in dims):
+        return False
+    size = 1
+    for d in dims:
+        size *= d
+    return size * key.dtype.np_dtype.itemsize < DONATE_MIN_BYTES
 
 
 def _inputs_with_ref_flags(op: Operation) -> list:

@@ -6,13 +6,14 @@ spinning steals the core it waits for (measured here: an MLP training step went 
 19 ms, a CNN training step from 0.1 s to 1 s, with one other process running). So every product
 runs on one BLAS thread, and large products, convolutions and other chunkable work are cut into
 chunks that the calling thread and a small pool of helper threads take from a shared counter: a
-helper that is not scheduled simply takes fewer chunks, and nobody spins. OpenBLAS's thread-local
-setter (``openblas_set_num_threads_local``) confines this to the plugin's own calls.
+helper that is not scheduled simply takes fewer chunks, and nobody spins. Products large enough for
+OpenBLAS's own threads to pay are timed both ways (see ``_Tuner``). OpenBLAS's
+``openblas_set_num_threads_local`` is process-wide in pthreads builds despite its name, so
+single-threaded sections are counted (see ``_SingleThreaded``); outside them, numpy keeps its threads.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import itertools
 import os
@@ -20,7 +21,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -60,24 +61,53 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _helper_init() -> None:
-    if _set_local is not None:
-        _set_local(1)
-
-
 def _helpers() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tensorflux-cpu",
-                                           initializer=_helper_init)
+                _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tensorflux-cpu")
     return _pool
 
 
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run the block's BLAS calls on one OpenBLAS thread (this thread only).
+class _SingleThreaded:
+    """A section during which OpenBLAS runs on one thread.
+
+    ``openblas_set_num_threads_local`` is not thread-local in OpenBLAS's pthreads builds (numpy's
+    included): it sets the count for the whole process. So sections are counted, process-wide: the
+    first to enter sets one thread, the last to leave restores the count it found. Overlapping
+    sections (the calling thread's and its helpers') then never undo each other.
+    """
+
+    __slots__ = ()
+    lock = threading.Lock()
+    depth = 0
+    saved = 0
+
+    def __enter__(self) -> None:
+        if _set_local is None:
+            return
+        cls = _SingleThreaded
+        with cls.lock:
+            if cls.depth == 0:
+                cls.saved = _set_local(1)
+            cls.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        if _set_local is None:
+            return
+        cls = _SingleThreaded
+        with cls.lock:
+            cls.depth -= 1
+            if cls.depth == 0:
+                _set_local(cls.saved)
+
+
+_SECTION = _SingleThreaded()
+
+
+def single_threaded() -> _SingleThreaded:
+    """Run the block's BLAS calls on one OpenBLAS thread (for the whole process while any such block runs).
 
     Example:
         >>> import numpy as np
@@ -85,14 +115,7 @@ def single_threaded() -> Iterator[None]:
         ...     float(np.ones((2, 2)) @ np.ones(2) @ np.ones(2))
         4.0
     """
-    if _set_local is None:
-        yield
-        return
-    previous = _set_local(1)
-    try:
-        yield
-    finally:
-        _set_local(previous)
+    return _SECTION
 
 
 class _Job:
@@ -123,6 +146,11 @@ class _Job:
                     self.done.set()
 
 
+def _help(job: _Job) -> None:
+    with single_threaded():
+        job.work()
+
+
 def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
     """``[fn(0), ..., fn(n-1)]``, computed by this thread and the helper threads, each on one BLAS thread.
 
@@ -141,7 +169,7 @@ def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
     job = _Job(fn, n)
     pool = _helpers()
     for _ in range(min(THREADS - 1, n - 1)):
-        pool.submit(job.work)
+        pool.submit(_help, job)
     with single_threaded():
         job.work()
     job.done.wait()
@@ -181,18 +209,20 @@ def n_chunks(flops: float, min_chunk_flops: float | None = None, per_thread: int
 
 
 class _Tuner:
-    """Picks, per product shape, between one BLAS thread and OpenBLAS's own threads, by measuring both.
+    """Picks, per product shape, between our own way and OpenBLAS's own threads, by measuring both.
 
-    OpenBLAS's threads win on mid-size products on an idle machine, and lose badly on a busy one (a
-    worker that is not scheduled stalls the product while the others spin). So both are timed: the
-    faster (by a moving average) runs, and the slower is retried now and then, less often each time
-    it loses again, so a machine whose load changes is followed without paying for it often.
+    Our way is one BLAS thread for mid-size products and chunks across our threads for large ones.
+    OpenBLAS's threads often win on an idle machine (they share packed panels and spin for the next
+    call), and lose badly on a busy one (a worker that is not scheduled stalls the product while the
+    others spin). So both are timed: the faster (by a moving average) runs, and the slower is retried
+    now and then, less often each time it loses again, so a machine whose load changes is followed
+    without paying for it often.
     """
 
     def __init__(self) -> None:
-        self.stats: dict = {}  # shape -> [average seconds of one thread, of BLAS threads, calls, next retry, gap]
+        self.stats: dict = {}  # shape -> [average seconds of ours, of OpenBLAS's, calls, next retry, gap]
 
-    def run(self, key: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def run(self, key: tuple, ours: Callable[[], Any], theirs: Callable[[], Any]) -> Any:
         st = self.stats.get(key)
         if st is None:
             st = self.stats[key] = [0.0, 0.0, 0, 2, 16]
@@ -207,11 +237,7 @@ class _Tuner:
                 st[4] = min(st[4] * 2, 4096)
                 st[3] = calls + st[4]
         start = time.perf_counter()
-        if threaded:
-            out = np.matmul(a, b)
-        else:
-            with single_threaded():
-                out = np.matmul(a, b)
+        out = theirs() if threaded else ours()
         took = time.perf_counter() - start
         i = 1 if threaded else 0
         st[i] = took if calls < 2 else 0.7 * st[i] + 0.3 * took
@@ -221,31 +247,18 @@ class _Tuner:
 
 
 _TUNER = _Tuner()
-# Products from this many floating-point operations up to PARALLEL_MIN_FLOPS are tuned by _Tuner.
+# Products from this many floating-point operations up are tuned by _Tuner (with OpenBLAS's threads).
 TUNED_MIN_FLOPS = 2**22
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays: one BLAS thread when small, else row (or column) chunks across threads.
+def _single(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with single_threaded():
+        return np.matmul(a, b)
 
-    Mid-size products (``TUNED_MIN_FLOPS`` up to ``PARALLEL_MIN_FLOPS``) run either on one BLAS thread or
-    on OpenBLAS's threads, whichever measures faster for that shape on this machine now.
 
-    Example:
-        >>> import numpy as np
-        >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
-        array([[3., 3.],
-               [3., 3.]], dtype=float32)
-    """
+def _chunked(a: np.ndarray, b: np.ndarray, chunks: int) -> np.ndarray:
     m, k = a.shape
     n = b.shape[1]
-    flops = 2.0 * m * k * n
-    chunks = n_chunks(flops)
-    if chunks == 1 or m * n == 0 or a.dtype != b.dtype or a.dtype not in _BLAS_DTYPES:
-        if TUNED_MIN_FLOPS <= flops and THREADS > 1 and _set_local is not None and a.dtype in _BLAS_DTYPES:
-            return _TUNER.run((m, k, n, a.dtype.char, a.strides, b.strides), a, b)
-        with single_threaded():
-            return np.matmul(a, b)
     out = np.empty((m, n), dtype=np.result_type(a, b))
     if m >= n and m >= 2 * chunks:
         bounds = chunk_bounds(m, chunks)
@@ -263,6 +276,37 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for p in parts[1:]:
             out += p
     return out
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays: one BLAS thread when small, else row (or column) chunks across threads.
+
+    From ``TUNED_MIN_FLOPS`` up, that is timed against OpenBLAS's own threads, and whichever is faster
+    for that shape on this machine now runs (see ``_Tuner``).
+
+    Example:
+        >>> import numpy as np
+        >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
+        array([[3., 3.],
+               [3., 3.]], dtype=float32)
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    flops = 2.0 * m * k * n
+    blas_ok = a.dtype == b.dtype and a.dtype in _BLAS_DTYPES and m * n > 0
+    if not blas_ok:
+        return _single(a, b)
+    chunks = n_chunks(flops)
+    tuned = TUNED_MIN_FLOPS <= flops and THREADS > 1 and _set_local is not None
+    if chunks == 1:
+        if tuned:
+            return _TUNER.run((m, k, n, a.dtype.char, a.strides, b.strides), lambda: _single(a, b),
+                              lambda: np.matmul(a, b))
+        return _single(a, b)
+    if tuned:
+        return _TUNER.run((m, k, n, a.dtype.char, a.strides, b.strides), lambda: _chunked(a, b, chunks),
+                          lambda: np.matmul(a, b))
+    return _chunked(a, b, chunks)
 
 
 def small_product(fn: Callable[..., Any], flops: int, *args: Any) -> Any:

@@ -38,6 +38,29 @@ def test_cse_runs_a_repeated_pure_subexpression_once():
     assert kinds_opt.count("Mul") == 1
 
 
+def test_cse_keeps_a_fetched_duplicate_whatever_the_fetch_order():
+    x = tf.placeholder(tf.float32, [None])
+    a, b = tf.exp(x), tf.exp(x)
+    c = tf.sqrt(a) * 2.0  # a chain that fusion would like to swallow a into
+    feed = {x: np.ones(3, np.float32)}
+    with tf.Session() as sess:
+        got_c, got_b = sess.run([c, b], feed)
+        got_b2, got_c2 = sess.run([b, c], feed)
+    np.testing.assert_allclose(got_b, np.e, rtol=1e-6)
+    np.testing.assert_allclose(got_c, 2 * np.sqrt(np.e), rtol=1e-6)
+    np.testing.assert_array_equal(got_b, got_b2)
+    np.testing.assert_array_equal(got_c, got_c2)
+
+
+def test_cse_drops_identities():
+    x = tf.placeholder(tf.float32, [2])
+    y = tf.identity(tf.stop_gradient(x * 2.0)) + 1.0
+    opt, plain, kinds_opt, kinds_plain = _run_both(y, {x: np.ones(2, np.float32)},
+                                                   disabled=["constant_folding", "fusion"])
+    np.testing.assert_array_equal(opt, plain)
+    assert {"Identity", "StopGradient"} <= set(kinds_plain) and not {"Identity", "StopGradient"} & set(kinds_opt)
+
+
 def test_cse_keeps_stateful_and_random_ops_apart():
     tf.set_random_seed(1)
     a, b = tf.random_uniform([4]), tf.random_uniform([4])
@@ -105,6 +128,21 @@ def test_fusion_makes_conv_bias_relu_one_kernel():
     assert "Conv2D" not in kinds_opt and kinds_plain.count("Conv2D") == 2
 
 
+def test_fusion_takes_a_following_2x2_max_pool_on_even_sizes_only():
+    rng = np.random.default_rng(1)
+    w = tf.constant(rng.standard_normal((3, 3, 2, 4)).astype(np.float32))
+    b = tf.constant(rng.standard_normal(4).astype(np.float32))
+    for size, fused in ((6, True), (5, False)):
+        x = tf.placeholder(tf.float32, [None, size, size, 2])
+        h = tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME") + b)
+        y = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+        feed = {x: rng.standard_normal((3, size, size, 2)).astype(np.float32)}
+        opt, plain, kinds_opt, kinds_plain = _run_both(y, feed)
+        np.testing.assert_allclose(opt, plain, rtol=1e-6, atol=1e-6)
+        # fused: one step (named after the chain's last op, the pool); else the pool stays a step of its own
+        assert "Conv2D" not in kinds_opt and (kinds_opt == ["MaxPool"]) == fused and "MaxPool" in kinds_plain
+
+
 def test_fusion_keeps_a_fetched_intermediate():
     x = tf.placeholder(tf.float32, [1, 4, 4, 1])
     conv = tf.nn.conv2d(x, tf.ones([2, 2, 1, 1]), [1, 1, 1, 1], "SAME")
@@ -134,3 +172,55 @@ def test_unknown_pass_names_are_rejected_naming_the_known_ones(monkeypatch):
     monkeypatch.setenv("TENSORFLUX_DISABLE_PASSES", "folding")
     with pytest.raises(ValueError, match="'folding'"):
         disabled_passes()
+
+
+def test_fusion_runs_an_elementwise_chain_as_one_step():
+    x = tf.placeholder(tf.float32, [None])
+    y = tf.nn.relu((x + 1.0) * 3.0 - 2.0)
+    z = tf.exp(y)  # a second reader of y: the chain stops at y
+    w = tf.reduce_sum(z) + tf.reduce_sum(y)
+    feed = {x: np.linspace(-2, 2, 1 << 15).astype(np.float32)}  # large enough for in-place stages
+    opt, plain, kinds_opt, kinds_plain = _run_both([y, w], feed, disabled=["cse", "constant_folding"])
+    np.testing.assert_allclose(opt[0], plain[0], rtol=1e-6)
+    np.testing.assert_allclose(opt[1], plain[1], rtol=1e-5)
+    assert len(kinds_opt) < len(kinds_plain)
+    # x+1, *3, -2 and relu are one step, named after relu; the AddV2 left is the final sum's
+    assert {"Mul", "Sub"}.isdisjoint(kinds_opt) and kinds_opt.count("AddV2") == 1 and "Relu" in kinds_opt
+
+
+def test_an_error_inside_a_fused_chain_names_the_op_that_raised():
+    x = tf.placeholder(tf.int32, [None])
+    y = tf.floordiv(x + 1, tf.placeholder_with_default(tf.constant([0, 0]), [None]), name="divide_me") * 2
+    with tf.Session() as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="divide_me"):
+            sess.run(y, {x: np.array([1, 2], np.int32)})
+
+
+def test_chain_stages_write_in_place_only_into_values_nobody_else_holds():
+    from tensorflux._internal.passes.fusion import ElementwiseChain
+
+    seen = []
+
+    def add(x, y, *, donated=()):
+        seen.append(donated)
+        return np.add(x, y, out=x if donated else None)
+
+    big = np.zeros(1 << 15, np.float32)
+    chain = ElementwiseChain([(np.add, [0, 1], -1, None), (add, [-1, 1], 0, None), (add, [-1, 1], 0, None)])
+    np.testing.assert_array_equal(chain(big, np.float32(1))[:2], [3.0, 3.0])
+    assert seen == [(0,), (0,)] and not big.any()
+    seen.clear()
+    passthrough = ElementwiseChain([(lambda x, y: x, [0, 1], -1, None), (add, [-1, 1], 0, None)])
+    passthrough(big, np.float32(1))
+    assert seen == [()] and not big.any()  # the chain's input is the caller's: never written
+
+
+def test_an_error_in_a_fused_convolution_names_the_convolution():
+    x = tf.placeholder(tf.float32, [None, None, None, 2])
+    w = tf.placeholder_with_default(tf.ones([3, 3, 2, 4]), [None, None, None, 4])
+    y = tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 1, 1], "VALID", name="the_conv") + tf.ones([4]))
+    with tf.Session() as sess:
+        sess.run(y, {x: np.ones((1, 4, 4, 2), np.float32)})
+        assert "Conv2D" not in _kinds(sess)  # fused
+        with pytest.raises(tf.errors.InvalidArgumentError, match="the_conv"):
+            sess.run(y, {x: np.ones((1, 2, 2, 2), np.float32)})  # smaller than the window

@@ -96,6 +96,12 @@ def test_fused_conv2d_is_conv_plus_bias_then_relu(chunking):
     plain = conv.conv2d(x, f, **kw)
     np.testing.assert_allclose(conv.fused_conv2d(x, f, b, activation="Relu", **kw), np.maximum(plain + b, 0), rtol=1e-6)
     np.testing.assert_allclose(conv.fused_conv2d(x, f, b, activation="", **kw), plain + b, rtol=1e-6)
+    pooled = conv.fused_conv2d(x, f, b, activation="Relu", pool="MaxPool2x2", **kw)
+    want = pool.max_pool(np.maximum(plain + b, 0), ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="VALID",
+                         data_format="NHWC")
+    np.testing.assert_allclose(pooled, want, rtol=1e-6)
+    with pytest.raises(ValueError, match="even height and width"):
+        conv.fused_conv2d(x[:, :5, :5], f, b, activation="Relu", pool="MaxPool2x2", **kw)
 
 
 def reference_max_pool_grad(x, g, k, s, padding):
@@ -150,3 +156,15 @@ def test_blas_matmul_splits_rows_columns_or_the_inner_dimension(shape, monkeypat
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
     np.testing.assert_allclose(blas.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_every_chunk_runs_inside_a_single_threaded_blas_section():
+    """OpenBLAS's 'local' thread setter is process-wide: overlapping sections must not undo each other."""
+    depths = blas.parallel_chunks(lambda i: blas._SingleThreaded.depth, 8)
+    assert all(d >= 1 for d in depths)
+    assert blas._SingleThreaded.depth == 0
+    with blas.single_threaded():
+        with blas.single_threaded():
+            assert blas._SingleThreaded.depth == 2
+        assert blas._SingleThreaded.depth == 1
+    assert blas._SingleThreaded.depth == 0

@@ -121,10 +121,23 @@ define("Conv2DBackpropInput", ["input_sizes: int32", "filter: T", "out_backprop:
        shape=_from_sizes(0))
 define("Conv2DBackpropFilter", ["input: T", "filter_sizes: int32", "out_backprop: T"], ["output: T"], _CONV_ATTRS,
        shape=_from_sizes(1))
-# Internal: made by the fusion graph pass (passes/fusion.py) from Conv2D + bias + relu, never by users.
+def _fused_conv_shape(op: Any) -> TensorShape:
+    shape = _conv_shape(op)
+    if not op.attrs.get("pool") or shape.rank is None:
+        return shape
+    hi, wi, _ = _spatial(op.attrs["data_format"])
+    dims = list(shape._dims)
+    dims[hi], dims[wi] = (None if dims[hi] is None else dims[hi] // 2), (None if dims[wi] is None else dims[wi] // 2)
+    return TensorShape(dims)
+
+
+# Internal: made by the fusion graph pass (passes/fusion.py) from Conv2D + bias (+ Relu) (+ a 2x2 stride-2
+# MaxPool), never by users.
 define("_FusedConv2D", ["input: T", "filter: T", "bias: T"], ["output: T"],
-       {**_CONV_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu"))}, shape=_conv_shape,
-       differentiable=False, doc="Conv2D, then a per-channel bias, then an optional activation (graph-pass internal).")
+       {**_CONV_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu")),
+        "pool": AttrDef("pool", "string", "", ("", "MaxPool2x2"))}, shape=_fused_conv_shape,
+       differentiable=False, doc="Conv2D, then a per-channel bias, then an optional activation, then an optional "
+                                 "2x2 stride-2 max pool of an even-sized output (graph-pass internal).")
 
 
 def _pool_attrs(allowed: tuple) -> dict:

@@ -7,7 +7,7 @@ kernel call, in execution order) and hands it to each enabled pass in turn:
 |---|---|---|
 | ``cse`` | ``cse.py`` | merges pure nodes that compute the same thing from the same inputs |
 | ``constant_folding`` | ``constant_folding.py`` | runs pure nodes whose inputs are all constants, once |
-| ``fusion`` | ``fusion.py`` | replaces patterns (conv2d + bias + relu) by one fused kernel |
+| ``fusion`` | ``fusion.py`` | conv2d + bias (+ relu) (+ 2x2 max pool) as one fused kernel; elementwise chains as one step |
 
 A pass returns the new node list and records, in ``ctx.aliases``, any value it replaced by another.
 Passes can be switched off with ``TENSORFLUX_DISABLE_PASSES`` (see ``docs/environment.md``) or with
@@ -65,8 +65,11 @@ class PassContext:
         return key
 
     def replace(self, old: Any, new: Any) -> None:
+        """Record that ``new`` now holds ``old``'s value; a value that must survive passes that on to ``new``."""
         if old is not new:
             self.aliases[old] = new
+            if old in self.keep:
+                self.keep.add(self.resolve(new))
 
 
 def consumers(nodes: list) -> dict:

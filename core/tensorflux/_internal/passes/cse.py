@@ -2,7 +2,10 @@
 
 A node is pure when its op is not stateful, it has no ref inputs and its kernel asks for no context
 (random ops, variables and assignments all do). Constants are merged by value. The later duplicate
-is dropped and its outputs become aliases of the first node's outputs.
+is dropped and its outputs become aliases of the first node's outputs. Identities (``Identity``,
+``StopGradient``: their value is their input) are dropped the same way, their output an alias of
+their input; a variable's value is still read where the identity stood, since its read node is
+placed there.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 
 from . import Node, PassContext
 
+IDENTITIES = frozenset({"Identity", "StopGradient"})
 # Constants larger than this are not compared by value.
 _MAX_CONST_BYTES = 1 << 16
 
@@ -65,6 +69,10 @@ def run(nodes: list, ctx: PassContext) -> list:
     kept = []
     for node in nodes:
         node.inputs = [ctx.resolve(k) for k in node.inputs]
+        if (node.kind == "kernel" and node.pure and node.op.type in IDENTITIES and len(node.inputs) == 1
+                and node.outputs[0] is not None):
+            ctx.replace(node.outputs[0], node.inputs[0])
+            continue
         try:
             key = _key(node)
         except Exception:  # noqa: BLE001 - an attribute that cannot be compared is simply not merged

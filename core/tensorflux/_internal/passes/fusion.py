@@ -1,16 +1,28 @@
-"""Fusion: Conv2D followed by a per-channel bias add (and a Relu) becomes one ``_FusedConv2D`` node.
+"""Fusion: Conv2D followed by a per-channel bias add (and a Relu, and a 2x2 max pool) becomes one node.
 
-The device's fused kernel applies the bias and the activation to each chunk of the convolution's
-output while it is still in cache, instead of three passes over the whole activation. The pattern
+The node is ``_FusedConv2D``: the device's fused kernel applies the bias, the activation and the pool
+to each chunk of the convolution's output while it is still in cache, instead of a pass over the whole
+activation for each (the unpooled activation is then never stored at all). The pool (ksize and
+strides 2x2, NHWC) is fused only when the convolution's output height and width are even, where SAME
+and VALID pooling agree. The pattern
 fuses only when every intermediate value has exactly one reader and is not fetched, all nodes sit on
 one device, that device has a ``_FusedConv2D`` kernel, the layout is NHWC and the bias is 1-D with
 one entry per output channel (``AddV2`` with it on either side, or ``BiasAdd``).
+
+Elementwise chains: consecutive elementwise nodes on one host-memory device, each reading the
+previous one's output as its only reader (``x + 1 + 1 ...``, ``relu(a * b)``), become one step that
+calls the kernels in turn. That saves the per-step slot traffic, and each kernel that accepts
+``donated`` may write into the previous result when nobody else holds it. An error still names the
+op whose kernel raised.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any
+
+import numpy as np
 
 from ..registry import KERNELS
 from . import Node, PassContext, consumers
@@ -35,6 +47,16 @@ def _bias_of(add: Node, conv_out: Any, channels: int) -> Any:
     return bias
 
 
+def _is_pool2x2(node: Node, conv: Node) -> bool:
+    if node.kind != "kernel" or node.op.type != "MaxPool" or node.device is not conv.device:
+        return False
+    attrs = node.op.attrs
+    dims = conv.op.outputs[0].shape._dims
+    return (attrs.get("data_format", "NHWC") == "NHWC" and list(attrs["ksize"]) == [1, 2, 2, 1]
+            and list(attrs["strides"]) == [1, 2, 2, 1] and dims is not None and dims[1] is not None
+            and dims[2] is not None and dims[1] % 2 == 0 and dims[2] % 2 == 0)
+
+
 def _only_reader(key: Any, readers: dict, counts: dict, ctx: PassContext) -> Node | None:
     if key is None or key in ctx.keep or counts.get(key, 0) != 1:
         return None
@@ -42,12 +64,16 @@ def _only_reader(key: Any, readers: dict, counts: dict, ctx: PassContext) -> Nod
 
 
 def run(nodes: list, ctx: PassContext) -> list:
-    """Fuse every Conv2D + bias (+ Relu) chain whose device has a ``_FusedConv2D`` kernel.
+    """Fuse Conv2D + bias (+ Relu) (+ 2x2 MaxPool) where the device has a kernel, then elementwise chains.
 
     Example:
         >>> run([], PassContext(None, set()))
         []
     """
+    return _chains(_convolutions(nodes, ctx), ctx)
+
+
+def _convolutions(nodes: list, ctx: PassContext) -> list:
     counts = consumers(nodes)
     readers: dict = {}
     for node in nodes:
@@ -68,16 +94,169 @@ def run(nodes: list, ctx: PassContext) -> list:
         bias = _bias_of(add, conv_out, channels[-1])
         if bias is None:
             continue
-        last, activation = add, ""
+        chain, activation, pool = [node, add], "", ""
         relu = _only_reader(add.outputs[0], readers, counts, ctx)
         if relu is not None and relu.kind == "kernel" and relu.op.type == "Relu" and relu.device is node.device:
-            last, activation = relu, "Relu"
-        attrs = {**node.op.attrs, "activation": activation}
+            chain.append(relu)
+            activation = "Relu"
+        pooling = _only_reader(chain[-1].outputs[0], readers, counts, ctx)
+        if pooling is not None and _is_pool2x2(pooling, node):
+            chain.append(pooling)
+            pool = "MaxPool2x2"
+        last = chain[-1]
+        attrs = {**node.op.attrs, "activation": activation, "pool": pool}
         kwargs = {p: attrs[p] for p in kdef.attr_params if p in attrs}
-        fused = Node(last.op, "kernel", node.device, kdef, functools.partial(kdef.fn, **kwargs),
-                     [node.inputs[0], node.inputs[1], bias], [last.outputs[0]])
-        replaced[id(node)] = None
-        if last is relu:
-            replaced[id(add)] = None
+        fn = Blame(functools.partial(kdef.fn, **kwargs), node.op)
+        fused = Node(last.op, "kernel", node.device, kdef, fn, [node.inputs[0], node.inputs[1], bias],
+                     [last.outputs[0]])
+        for dropped in chain[:-1]:
+            replaced[id(dropped)] = None
         replaced[id(last)] = fused
     return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
+
+
+class Blame:
+    """A fused kernel whose errors name the op they most likely come from (the convolution)."""
+
+    __slots__ = ("fn", "op")
+
+    def __init__(self, fn: Any, op: Any) -> None:
+        self.fn, self.op = fn, op
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.fn(*args, **kwargs)
+        except Exception as exc:
+            exc.tensorflux_op = self.op
+            raise
+
+
+ELEMENTWISE = frozenset({
+    "AddV2", "Sub", "Mul", "RealDiv", "Maximum", "Minimum", "SquaredDifference", "Pow", "FloorDiv", "FloorMod",
+    "Neg", "Abs", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Log1p", "Sign", "Reciprocal", "Floor", "Ceil", "Round",
+    "Relu", "Relu6", "Elu", "Softplus", "Sigmoid", "Tanh", "BiasAdd", "Cast",
+})
+# Results smaller than this are not worth writing into: a fresh array costs less than the checks.
+DONATE_MIN_BYTES = 1 << 16
+
+
+def _refs_in_stage(value: Any, args: list) -> int:
+    return sys.getrefcount(value)
+
+
+def _sole_refs() -> int:
+    value = np.empty(1)
+    args = [value]
+    return _refs_in_stage(value, args)
+
+
+_SOLE = _sole_refs()  # the references of a value held only by the chain's local variable and argument list
+
+
+class ElementwiseChain:
+    """One step running several kernels in turn, each on the previous one's result.
+
+    ``stages`` are ``(kernel, argument map, donated position or -1, op)``; an argument map entry is an
+    index into the chain's inputs, or -1 for the previous stage's result.
+    """
+
+    __slots__ = ("stages", "_compiled")
+
+    def __init__(self, stages: list) -> None:
+        self.stages = stages
+        compiled = []
+        for fn, argmap, donate, op in stages:
+            # Common shapes get a direct call: f(prev), f(prev, input j), f(input j, prev).
+            if argmap == [-1]:
+                shape, j = 1, 0
+            elif len(argmap) == 2 and argmap[0] == -1 and argmap[1] >= 0:
+                shape, j = 2, argmap[1]
+            elif len(argmap) == 2 and argmap[1] == -1 and argmap[0] >= 0:
+                shape, j = 3, argmap[0]
+            else:
+                shape, j = 0, 0
+            compiled.append((fn, shape, j, argmap, donate, op))
+        self._compiled = compiled
+
+    def __call__(self, *inputs: Any) -> Any:
+        value = None
+        op = None
+        try:
+            for stage in self._compiled:
+                fn, shape, j, argmap, donate, op = stage
+                if (donate >= 0 and type(value) is np.ndarray and value.nbytes >= DONATE_MIN_BYTES
+                        and value.base is None and value.flags.writeable):
+                    args = [value if k < 0 else inputs[k] for k in argmap]
+                    if _refs_in_stage(value, args) <= _SOLE:
+                        value = fn(*args, donated=(donate,))
+                        continue
+                    value = fn(*args)
+                elif shape == 2:
+                    value = fn(value, inputs[j])
+                elif shape == 3:
+                    value = fn(inputs[j], value)
+                elif shape == 1:
+                    value = fn(value)
+                else:
+                    value = fn(*[value if k < 0 else inputs[k] for k in argmap])
+        except Exception as exc:
+            exc.tensorflux_op = op  # the executor names this op in the error
+            raise
+        return value
+
+
+def _chainable(node: Node) -> bool:
+    return (node.kind == "kernel" and node.pure and not node.multi and len(node.outputs) == 1
+            and node.op is not None and node.op.type in ELEMENTWISE and node.device is not None
+            and node.device.host_memory)
+
+
+def _chains(nodes: list, ctx: PassContext) -> list:
+    counts = consumers(nodes)
+    out: list = []
+    chain: list = []  # kernel nodes of the chain being built; const nodes in between go to ``out`` directly
+
+    def flush() -> None:
+        if len(chain) > 1:
+            out.append(_fuse_chain(chain))
+        elif chain:
+            out.append(chain[0])
+        chain.clear()
+
+    for node in nodes:
+        if node.kind == "const":
+            out.append(node)
+            continue
+        if chain and _chainable(node) and node.device is chain[-1].device:
+            prev = chain[-1].outputs[0]
+            if (prev is not None and prev not in ctx.keep and counts.get(prev) == 1
+                    and node.inputs.count(prev) == 1):
+                chain.append(node)
+                continue
+        flush()
+        if _chainable(node):
+            chain.append(node)
+        else:
+            out.append(node)
+    flush()
+    return out
+
+
+def _fuse_chain(chain: list) -> Node:
+    inputs: list = []
+    stages = []
+    for i, node in enumerate(chain):
+        prev = chain[i - 1].outputs[0] if i else None
+        argmap, donate = [], -1
+        for pos, key in enumerate(node.inputs):
+            if key is prev and prev is not None:
+                argmap.append(-1)
+                if node.kdef is not None and node.kdef.wants_donated:
+                    donate = pos
+                continue
+            if key not in inputs:
+                inputs.append(key)
+            argmap.append(inputs.index(key))
+        stages.append((node.fn, argmap, donate, node.op))
+    last = chain[-1]
+    return Node(last.op, "kernel", last.device, None, ElementwiseChain(stages), inputs, [last.outputs[0]])

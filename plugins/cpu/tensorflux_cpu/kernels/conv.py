@@ -103,7 +103,8 @@ class _Columns:
     def __init__(self, geo, images, dtype):
         _, h, w, c = geo.in_shape
         kh, kw = geo.f_shape[:2]
-        self.geo, self.h, self.w = geo, h, w
+        self.geo, self.h, self.w, self.images = geo, h, w, images
+        self.scratch = None  # a fused kernel's per-chunk output buffer, made on first use
         self.pad = bool(geo.pt or geo.pb or geo.pl or geo.pr)
         hp, wp = h + geo.pt + geo.pb, w + geo.pl + geo.pr
         self.padded = np.zeros((images, hp, wp, c), dtype) if self.pad else None
@@ -177,17 +178,35 @@ def _run_chunks(geo, dtype, body, summed=False):
     return [r for part in blas.parallel_chunks(task, len(outer)) for r in part]
 
 
-def _conv_forward(xn, f2, geo, ct, epilogue=None):
-    """NHWC convolution of ``xn`` with the [KH*KW*C, O] matrix ``f2``; ``epilogue(out_chunk)`` runs per chunk."""
+def _conv_forward(xn, f2, geo, ct, epilogue=None, pool=False):
+    """NHWC convolution of ``xn`` with the [KH*KW*C, O] matrix ``f2``; ``epilogue(out_chunk)`` runs per chunk.
+
+    With ``pool`` each chunk is max-pooled 2x2 (stride 2; even output sizes) in cache, and only the pooled
+    result is stored.
+    """
     n = xn.shape[0]
     o = f2.shape[1]
-    out = np.empty((n, geo.oh, geo.ow, o), ct)
+    if pool:
+        out = np.empty((n, geo.oh // 2, geo.ow // 2, o), ct)
+    else:
+        out = np.empty((n, geo.oh, geo.ow, o), ct)
 
     def body(ws, s, e):
-        dst = out[s:e].reshape(-1, o)
+        if pool:
+            if ws.scratch is None:
+                ws.scratch = np.empty((ws.images * geo.oh * geo.ow, o), ct)
+            dst = ws.scratch[:(e - s) * geo.oh * geo.ow]
+        else:
+            dst = out[s:e].reshape(-1, o)
         np.matmul(ws.of(xn[s:e]), f2, out=dst)
         if epilogue is not None:
             epilogue(dst)
+        if pool:
+            full = dst.reshape(e - s, geo.oh, geo.ow, o)
+            top = out[s:e]
+            np.maximum(full[:, 0::2, 0::2], full[:, 0::2, 1::2], out=top)
+            np.maximum(top, full[:, 1::2, 0::2], out=top)
+            np.maximum(top, full[:, 1::2, 1::2], out=top)
 
     _run_chunks(geo, ct, body)
     return out
@@ -202,8 +221,9 @@ def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations)
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
 
-def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation):
-    """conv2d, plus ``bias`` (1-D, one per output channel), then ``activation`` ("Relu" or ""), per chunk."""
+def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation, pool=""):
+    """conv2d, plus ``bias`` (1-D, one per output channel), then ``activation`` ("Relu" or ""), then with
+    ``pool="MaxPool2x2"`` a 2x2 stride-2 max pool (the output's height and width must be even), per chunk."""
     xn = _nhwc(x, data_format)
     geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     if bias.shape != (f.shape[3],):
@@ -217,8 +237,11 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
         if activation == "Relu":
             np.maximum(chunk, zero, out=chunk)
 
+    if pool and (geo.oh % 2 or geo.ow % 2 or data_format != "NHWC"):
+        raise ValueError(f"a fused 2x2 max pool needs an NHWC output of even height and width, got "
+                         f"{geo.oh}x{geo.ow} ({data_format})")
     out = _conv_forward(xn.astype(ct, copy=False), f.astype(ct, copy=False).reshape(-1, f.shape[3]), geo, ct,
-                        epilogue)
+                        epilogue, pool=bool(pool))
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
 

@@ -118,6 +118,8 @@ def batch_matmul(x, y, *, adj_x, adj_y):
 
 
 def _axes(axes):
+    if type(axes) is np.ndarray:
+        return tuple(axes.reshape(-1).tolist())
     return tuple(int(a) for a in np.reshape(axes, -1))
 
 

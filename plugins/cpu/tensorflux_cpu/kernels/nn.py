@@ -130,17 +130,21 @@ def sparse_softmax_xent(features, labels):
     batch, classes = u.shape
     if labels.shape != (batch,):
         raise ValueError(f"labels must have shape [{batch}] to match logits {list(u.shape)}, got {list(labels.shape)}")
-    bad = (labels < 0) | (labels >= classes)
-    if bad.any():
+    if batch and (labels.min() < 0 or labels.max() >= classes):
+        bad = (labels < 0) | (labels >= classes)
         raise ValueError(f"Received a label value of {int(labels[bad][0])} which is outside the valid range of "
                          f"[0, {classes}). Label values: {' '.join(str(int(v)) for v in labels[:20])}"
                          f"{' ...' if labels.size > 20 else ''}")
-    logp = _log_softmax(u)
+    # As TF's kernel: shifted = logits - max, loss = log(sum(exp(shifted))) - shifted[label],
+    # backprop = exp(shifted) / sum(exp(shifted)) - onehot(label).
+    shifted = u - np.max(u, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
     rows = np.arange(batch)
-    loss = -logp[rows, labels]
-    backprop = np.exp(logp)
-    backprop[rows, labels] -= 1
-    return _as(loss, features), _as(backprop, features)
+    loss = np.log(total[:, 0]) - shifted[rows, labels]
+    e /= total
+    e[rows, labels] -= 1
+    return _as(loss, features), _as(e, features)
 
 
 # -- bias_add, l2_loss -------------------------------------------------------------------------------

@@ -66,8 +66,15 @@ def _writable(slot):
 
 def _fast(slots, *arrays):
     dtype = slots[0].dtype.np_dtype
-    return dtype in _FAST and all(s.dtype.np_dtype == dtype for s in slots) and all(
-        np.asarray(a).dtype == dtype for a in arrays)
+    if dtype not in _FAST:
+        return False
+    for s in slots:
+        if s.dtype.np_dtype != dtype:
+            return False
+    for a in arrays:
+        if getattr(a, "dtype", None) != dtype:
+            return False
+    return True
 
 
 def _chunked(fn, size, dtype=None):
