@@ -107,3 +107,26 @@ def test_optimizer_updates_in_place_only_when_nobody_holds_the_old_value():
         np.testing.assert_array_equal(held, np.ones(4))
         np.testing.assert_allclose(sess.run(v), np.zeros(4))
         assert not sess._variables[v.op.name].value.flags.writeable
+
+
+def test_a_dead_large_input_is_really_donated_at_run_time():
+    from tensorflux._internal.registry import KERNELS
+
+    kdef = KERNELS.lookup("AddV2", "cpu", {"T": tf.float32})
+    calls = []
+    original = kdef.fn
+
+    def spy(x, y, *, donated=()):
+        calls.append(donated)
+        return original(x, y, donated=donated)
+
+    kdef.fn = spy
+    try:
+        x = tf.placeholder(tf.float32, [None])
+        y = tf.exp(x) + 1.0  # exp's result dies here: the add may write into it
+        with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
+            out = sess.run(y, {x: np.zeros(1 << 15, np.float32)})
+    finally:
+        kdef.fn = original
+    np.testing.assert_array_equal(out[:2], [2.0, 2.0])
+    assert calls == [(0,)]

@@ -137,6 +137,8 @@ class Plan:
             slots[slot] = value
         step = None
         try:
+            # Results go straight into their slots: a local holding the last one would keep it
+            # referenced during the next step, and so never donatable to it.
             for step in self.steps:
                 fn, ins, out, multi, dead, donate = step
                 args = [slots[i] for i in ins]
@@ -145,16 +147,18 @@ class Plan:
                         slots[i] = None
                     if donate:
                         given = _donatable(args, donate)
-                        result = fn(*args, donated=given) if given else fn(*args)
-                    else:
-                        result = fn(*args)
-                else:
-                    result = fn(*args)
+                        if given:
+                            if multi:
+                                for o, v in zip(out, fn(*args, donated=given)):
+                                    slots[o] = v
+                            else:
+                                slots[out] = fn(*args, donated=given)
+                            continue
                 if multi:
-                    for o, v in zip(out, result):
+                    for o, v in zip(out, fn(*args)):
                         slots[o] = v
                 else:
-                    slots[out] = result
+                    slots[out] = fn(*args)
         except Exception as exc:
             raise _wrap_error(exc, self._op_of(step)) from exc
         return [slots[i] for i in self.fetch_slots]
@@ -195,6 +199,14 @@ class _ReadKey:
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
+
+    @property
+    def shape(self) -> Any:
+        return self.tensor.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.tensor.dtype
 
 
 def compile_plan(session: Any, fetch_targets: list, feed_tensors: list) -> Plan:

@@ -68,3 +68,18 @@ def test_optimized_and_unoptimized_plans_agree(model, optimizer):
     for got, want in zip(b_opt + a_opt, b_plain + a_plain):
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
     assert steps_opt < steps_plain  # the passes did change the plan
+
+
+def test_the_cnn_example_convolutions_are_fused_with_their_variables():
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.placeholder(tf.float32, [None, 784])
+        logits, keep_prob = _example("mnist_cnn").deepnn(images)
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
+        sess.run(logits, {images: np.zeros((2, 784), np.float32), keep_prob: 1.0})
+        plan = max((p for p, _ in sess._plans.values()), key=lambda p: len(p.steps))
+        kinds = [op.type for op in plan.step_ops]
+    # conv + bias + relu + 2x2 max pool, twice: one step each, named after the pool
+    assert "Conv2D" not in kinds and "Relu" in kinds and kinds.count("MaxPool") == 2

@@ -4,10 +4,10 @@ The node is ``_FusedConv2D``: the device's fused kernel applies the bias, the ac
 to each chunk of the convolution's output while it is still in cache, instead of a pass over the whole
 activation for each (the unpooled activation is then never stored at all). The pool (ksize and
 strides 2x2, NHWC) is fused only when the convolution's output height and width are even, where SAME
-and VALID pooling agree. The pattern
-fuses only when every intermediate value has exactly one reader and is not fetched, all nodes sit on
-one device, that device has a ``_FusedConv2D`` kernel, the layout is NHWC and the bias is 1-D with
-one entry per output channel (``AddV2`` with it on either side, or ``BiasAdd``).
+and VALID pooling agree. The pattern fuses only when every intermediate value has exactly one reader
+and is not fetched, all nodes sit on one device, that device has a ``_FusedConv2D`` kernel, the layout
+is NHWC and the bias is 1-D with one entry per output channel (``AddV2`` with it on either side, or
+``BiasAdd``). Errors of the fused kernel name the convolution.
 
 Elementwise chains: consecutive elementwise nodes on one host-memory device, each reading the
 previous one's output as its only reader (``x + 1 + 1 ...``, ``relu(a * b)``), become one step that

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 
 import numpy as np
 
@@ -77,15 +78,29 @@ def _fast(slots, *arrays):
     return True
 
 
+_local = threading.local()
+
+
+def _scratch(dtype):
+    """Two reusable one-chunk arrays for this thread: fresh ones would cost page faults on every call."""
+    cache = getattr(_local, "scratch", None)
+    if cache is None:
+        cache = _local.scratch = {}
+    pair = cache.get(dtype)
+    if pair is None:
+        pair = cache[dtype] = (np.empty(_CHUNK, dtype), np.empty(_CHUNK, dtype))
+    return pair
+
+
 def _chunked(fn, size, dtype=None):
     """``fn(start, stop[, scratch])`` over ``range(size)`` in cache-sized chunks, across threads when large.
 
-    With ``dtype``, each thread passes two scratch arrays of one chunk's length, reused chunk after chunk.
+    With ``dtype``, each chunk also gets this thread's two scratch arrays of one chunk's length.
     """
     bounds = [(s, min(s + _CHUNK, size)) for s in range(0, size, _CHUNK)] or [(0, 0)]
 
     def run(first, stop):
-        scratch = (np.empty(_CHUNK, dtype), np.empty(_CHUNK, dtype)) if dtype is not None else None
+        scratch = _scratch(dtype) if dtype is not None else None
         for j in range(first, stop):
             if scratch is None:
                 fn(*bounds[j])
@@ -103,20 +118,24 @@ def _flat(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
 
 
-def apply_gradient_descent(var, alpha, delta, *, use_locking):
+def apply_gradient_descent(var, alpha, delta, *, use_locking, donated=()):
     with _locked(var, use_locking):
         if not _fast([var], alpha, delta) or np.shape(delta) != var.read().shape:
             return _store(var, var.read() - alpha * delta)
         w = _writable(var)
-        if w.size <= _CHUNK:
-            np.subtract(w, alpha * delta, out=w)
-            return _store(var, w)
         wf, df = w.reshape(-1), _flat(delta, w.dtype)
+        if 2 in donated and (df is delta or df.base is delta):
+            # The gradient is ours to overwrite: scale it in place, then subtract (same values as w - alpha*delta).
+            np.multiply(df, alpha, out=df)
+            np.subtract(wf, df, out=wf)
+            return _store(var, w)
 
-        def step(s, e):
-            wf[s:e] -= alpha * df[s:e]
+        def step(s, e, scratch):
+            t = scratch[0][:e - s]
+            np.multiply(alpha, df[s:e], out=t)
+            wf[s:e] -= t
 
-        _chunked(step, w.size)
+        _chunked(step, w.size, w.dtype)
         return _store(var, w)
 
 
