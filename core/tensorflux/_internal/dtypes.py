@@ -155,3 +155,22 @@ def infer_dtype(value: Any) -> DType:
             return int64
         return int32
     return as_dtype(arr.dtype)
+
+
+def as_string_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as an object array of ``bytes`` (str encoded as UTF-8), TF's representation of strings.
+
+    Raises TypeError, naming ``what``, for any element that is neither str nor bytes.
+
+    Example:
+        >>> as_string_array(["a", b"b"], "feed for 'x:0'").tolist()
+        [b'a', b'b']
+    """
+    arr = np.asarray(value, dtype=object)
+    flat = arr.reshape(-1)
+    for i, v in enumerate(flat):
+        if isinstance(v, str):
+            flat[i] = v.encode("utf-8")
+        elif not isinstance(v, bytes):
+            raise TypeError(f"{what}: expected string values, got {type(v).__name__} {v!r}")
+    return arr

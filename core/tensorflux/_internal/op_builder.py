@@ -57,14 +57,7 @@ def to_numpy_value(value: Any, dtype: _dtypes.DType | None, what: str) -> np.nda
     if dtype is None:
         dtype = _dtypes.infer_dtype(value)
     if dtype is _dtypes.string:
-        arr = np.asarray(value, dtype=object)
-        flat = arr.reshape(-1)
-        for i, v in enumerate(flat):
-            if isinstance(v, str):
-                flat[i] = v.encode("utf-8")
-            elif not isinstance(v, bytes):
-                raise TypeError(f"{what}: expected string values, got {type(v).__name__} {v!r}")
-        return arr
+        return _dtypes.as_string_array(value, what)
     arr = np.asarray(value)
     if arr.dtype.kind in ("U", "S", "O"):
         raise TypeError(f"{what}: expected {dtype.name} values, got {arr.dtype.kind == 'O' and 'objects' or 'strings'} {value!r}")

@@ -299,14 +299,7 @@ def _convert_feed(tensor: Tensor, value: Any, dtype: _dtypes.DType) -> np.ndarra
         raise TypeError(f"The value of a feed cannot be a tf.Tensor object (feeding '{tensor.name}'); "
                         "feed Python scalars, lists or numpy arrays")
     if dtype is _dtypes.string:
-        arr = np.asarray(value, dtype=object)
-        flat = arr.reshape(-1)
-        for i, v in enumerate(flat):
-            if isinstance(v, str):
-                flat[i] = v.encode()
-            elif not isinstance(v, bytes):
-                raise TypeError(f"Feed for '{tensor.name}' expects strings, got {type(v).__name__}")
-        return arr
+        return _dtypes.as_string_array(value, f"Feed for '{tensor.name}'")
     try:
         src = np.asarray(value)
     except Exception as exc:  # noqa: BLE001
