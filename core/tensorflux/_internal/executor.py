@@ -7,6 +7,7 @@ Running it does no graph walk and no dict lookups: one Python call per op.
 from __future__ import annotations
 
 import functools
+import operator
 import sys
 import threading
 from dataclasses import dataclass
@@ -92,13 +93,27 @@ class KernelContext:
 DONATE_MIN_BYTES = 1 << 16
 
 
-def _sole_count(args: list) -> int:
+def _no_inputs(slots: list) -> tuple:
+    return ()
+
+
+def _gatherer(ins: list) -> Callable[[list], tuple]:
+    """A function taking the slot list to the tuple of the slots ``ins`` (a step's arguments)."""
+    if not ins:
+        return _no_inputs
+    if len(ins) == 1:
+        only = ins[0]
+        return lambda slots: (slots[only],)
+    return operator.itemgetter(*ins)
+
+
+def _sole_count(args: tuple) -> int:
     a = args[0]
     return sys.getrefcount(a)
 
 
-# What sys.getrefcount says in _donatable of an array that only the argument list holds.
-_SOLE = _sole_count([np.empty(1)])
+# What sys.getrefcount says in _donatable of an array that only the argument tuple holds.
+_SOLE = _sole_count(_gatherer([0, 1])([np.empty(1), None]))
 
 
 def _donatable(args: list, positions: tuple) -> tuple:
@@ -131,17 +146,21 @@ class Plan:
     fetch_devices: list
     fallbacks: list
 
+    def __post_init__(self) -> None:
+        # What run() walks: each step's inputs as one C-level getter over the slot list, not a comprehension.
+        self._walk = [(fn, _gatherer(ins), out, multi, dead, donate)
+                      for fn, ins, out, multi, dead, donate in self.steps]
+
     def run(self, feed_values: list) -> list:
         slots = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             slots[slot] = value
-        step = None
+        index = -1
         try:
             # Results go straight into their slots: a local holding the last one would keep it
             # referenced during the next step, and so never donatable to it.
-            for step in self.steps:
-                fn, ins, out, multi, dead, donate = step
-                args = [slots[i] for i in ins]
+            for index, (fn, gather, out, multi, dead, donate) in enumerate(self._walk):  # noqa: B007 - the handler reads it
+                args = gather(slots)
                 if dead:
                     for i in dead:
                         slots[i] = None
@@ -160,14 +179,8 @@ class Plan:
                 else:
                     slots[out] = fn(*args)
         except Exception as exc:
-            raise _wrap_error(exc, self._op_of(step)) from exc
+            raise _wrap_error(exc, self.step_ops[index] if 0 <= index < len(self.step_ops) else None) from exc
         return [slots[i] for i in self.fetch_slots]
-
-    def _op_of(self, step: Any) -> Operation | None:
-        for candidate, op in zip(self.steps, self.step_ops):
-            if candidate is step:
-                return op
-        return None
 
 
 def _wrap_error(exc: Exception, op: Operation | None) -> Exception:

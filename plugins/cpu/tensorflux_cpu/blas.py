@@ -27,6 +27,10 @@ import numpy as np
 
 # Products below this many floating-point operations (about 0.3 ms on one core) run on the calling thread alone.
 PARALLEL_MIN_FLOPS = 2**25
+# Products with fewer multiply-adds (m*k*n) than this go straight to numpy: OpenBLAS runs them on one thread
+# by itself (its gemm threads only from m*k*n of 2 * 65536 * 4), and a single-threaded section would cost
+# more (about 4 us) than the product. Measured here with another process spinning on both cores: no slowdown.
+DIRECT_MAX_MACS = 2**19
 
 
 def _thread_local_setter() -> Callable[[int], int] | None:
@@ -292,6 +296,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     m, k = a.shape
     n = b.shape[1]
+    if m * k * n < DIRECT_MAX_MACS:
+        return np.matmul(a, b)
     flops = 2.0 * m * k * n
     blas_ok = a.dtype == b.dtype and a.dtype in _BLAS_DTYPES and m * n > 0
     if not blas_ok:

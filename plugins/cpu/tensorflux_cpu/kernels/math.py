@@ -127,8 +127,38 @@ def _acc_dtype(x):
     return np.float32 if x.dtype in _LOW_PRECISION else x.dtype
 
 
+def _leading_sum(x, ax, keep_dims):
+    """The sum over the leading axes ``ax`` of a large C-contiguous float array, as one BLAS product with a
+    ones vector, else None. numpy reduces such a [rows, small] layout one short row at a time (a bias
+    gradient of a [50, 28, 28, 32] activation: 1.0 ms, against 0.24 ms for the product, which also
+    accumulates in longer blocks and so rounds less)."""
+    if x.dtype not in _BLAS_DTYPES or x.size < _LEADING_SUM_MIN or not x.flags.c_contiguous:
+        return None
+    if any(not -x.ndim <= a < x.ndim for a in ax):
+        return None  # numpy's reduction raises the error
+    lead = sorted(a % x.ndim for a in ax)
+    if lead != list(range(len(lead))) or len(lead) >= x.ndim:
+        return None
+    rows = 1
+    for d in x.shape[:len(lead)]:
+        rows *= d
+    with blas.single_threaded():
+        out = np.matmul(np.ones(rows, x.dtype), x.reshape(rows, -1))
+    kept = x.shape[len(lead):]
+    return out.reshape((1,) * len(lead) + kept if keep_dims else kept)
+
+
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_LEADING_SUM_MIN = 1 << 16  # elements; below this numpy's own reduction is as fast
+
+
 def reduce_sum(x, axes, *, keep_dims):
-    out = np.add.reduce(x, axis=_axes(axes), dtype=_acc_dtype(x), keepdims=keep_dims)
+    ax = _axes(axes)
+    if ax:
+        out = _leading_sum(x, ax, keep_dims)
+        if out is not None:
+            return out
+    out = np.add.reduce(x, axis=ax, dtype=_acc_dtype(x), keepdims=keep_dims)
     return np.asarray(out).astype(x.dtype, copy=False)
 
 
