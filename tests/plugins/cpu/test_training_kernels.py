@@ -1,6 +1,8 @@
-"""The cpu plugin's fused optimizer kernels store new arrays and never write into the old ones."""
+"""The cpu plugin's fused optimizer kernels: TF's formulas, and arrays that someone else holds are never written."""
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import pytest
 import tensorflux as tf
 from tensorflux.extend import VariableSlot, kernels_for_device
 from tensorflux_cpu.device import CpuDevice
-from tensorflux_cpu.kernels import training
+from tensorflux_cpu.kernels import _loops, training
 
 FUSED = ("ApplyGradientDescent", "ApplyMomentum", "ApplyAdam", "ApplyAdagrad", "ApplyRMSProp", "ApplyCenteredRMSProp")
 
@@ -50,3 +52,120 @@ def test_adam_kernel_in_float32_keeps_the_dtype():
                         use_locking=False, use_nesterov=False)
     assert var.read().dtype == np.float32 and m.read().dtype == np.float32
     np.testing.assert_allclose(var.read(), [0.9, 0.9], rtol=1e-5)
+
+
+# -- the compiled float32/float64 paths of ApplyGradientDescent and ApplyAdam ------------------------------
+def make(name, value):
+    value = np.asarray(value)
+    s = VariableSlot(name, tf.as_dtype(value.dtype), tf.TensorShape(list(value.shape)), CpuDevice(0))
+    s.assign(value)
+    return s
+
+
+def adam_reference(w, m, v, g, lr, beta1, beta2, epsilon, beta1_power, beta2_power, nesterov):
+    """TF's Adam formula, in float64."""
+    lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
+    m = m + (g - m) * (1 - beta1)
+    v = v + (g * g - v) * (1 - beta2)
+    d = m * beta1 + g * (1 - beta1) if nesterov else m
+    return w - lr_t * d / (np.sqrt(v) + epsilon), m, v
+
+
+def adam_inputs(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    w, m, g = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    return w, m * 0.1, rng.random(shape).astype(dtype) * 0.01, g
+
+
+def run_adam(w, m, v, g, nesterov, steps=2, scalar=np.asarray):
+    dt = w.dtype.type
+    var, ms, vs = make("w", w), make("w/Adam", m), make("w/Adam_1", v)
+    for t in range(1, steps + 1):
+        training.apply_adam(var, ms, vs, scalar(dt(0.9 ** t)), scalar(dt(0.999 ** t)), scalar(dt(0.01)), scalar(dt(0.9)),
+                            scalar(dt(0.999)), scalar(dt(1e-7)), g, use_locking=False, use_nesterov=nesterov)
+    return var, ms, vs
+
+
+@pytest.fixture(params=["serial", "split"])
+def splitting(request, monkeypatch):
+    if request.param == "split":
+        monkeypatch.setattr(_loops, "PARALLEL_WORK", 1)
+    return request.param
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("shape", [(7,), (33, 65), ()])
+def test_compiled_adam_in_float64_matches_the_formula(shape, nesterov, splitting):
+    w, m, v, g = adam_inputs(np.float64, shape)
+    ww, mm, vv = w, m, v
+    for t in (1, 2):
+        ww, mm, vv = adam_reference(ww, mm, vv, g, 0.01, 0.9, 0.999, 1e-7, 0.9 ** t, 0.999 ** t, nesterov)
+    var, ms, vs = run_adam(w, m, v, g, nesterov, scalar=np.float64)
+    for got, want in ((var, ww), (ms, mm), (vs, vv)):
+        np.testing.assert_allclose(got.read(), want, rtol=1e-14, atol=1e-15)
+        assert not got.read().flags.writeable
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_compiled_adam_equals_the_numpy_path_bit_for_bit(dtype, nesterov, splitting, monkeypatch):
+    inputs = adam_inputs(dtype, (301, 7))
+    fast = [s.read() for s in run_adam(*inputs, nesterov)]
+    monkeypatch.setattr(training, "_FAST", ())
+    slow = [s.read() for s in run_adam(*inputs, nesterov)]
+    for a, b in zip(fast, slow):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_adam_updates_in_place_only_what_nobody_else_holds(splitting):
+    w, m, v, g = adam_inputs(np.float32, (50, 40))
+    slots = run_adam(w, m, v, g, False, steps=1)
+    scalars = [np.float32(x) for x in (0.81, 0.998, 0.01, 0.9, 0.999, 1e-7)]
+
+    def step(targets, grad):
+        training.apply_adam(*targets, *scalars, grad, use_locking=False, use_nesterov=False)
+
+    refs = [weakref.ref(s.read()) for s in slots]
+    step(slots, g)
+    assert all(r() is s.read() for r, s in zip(refs, slots))  # nobody held them: updated in place
+    held = slots[0].read()  # a reader of the variable: its array must not change
+    before = [s.read().copy() for s in slots]
+    m_ref = weakref.ref(slots[1].read())
+    step(slots, np.asfortranarray(g))  # and a non-contiguous gradient
+    np.testing.assert_array_equal(held, before[0])
+    assert slots[0].read() is not held and m_ref() is not slots[1].read()  # all three went to fresh arrays
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training, "_FAST", ())
+        expected = [make(s.name, b) for s, b in zip(slots, before)]
+        step(expected, g)
+    for got, want in zip(slots, expected):
+        np.testing.assert_array_equal(got.read(), want.read())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(9,), (784, 13), ()])
+def test_gradient_descent_matches_the_formula(dtype, shape, splitting):
+    rng = np.random.default_rng(1)
+    w, d = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    var = make("w", w)
+    for alpha in (np.asarray(dtype(0.5)), dtype(0.25)):  # a 0-d array or a numpy scalar
+        w = w - alpha * d
+        out = training.apply_gradient_descent(var, alpha, d, use_locking=True)
+        assert out is var.read() and out.dtype == dtype and not out.flags.writeable
+        np.testing.assert_array_equal(out, w)
+
+
+def test_gradient_descent_leaves_a_held_value_and_mismatched_operands_alone(splitting):
+    var = make("w", np.ones((4, 5), np.float32))
+    held = var.read()
+    training.apply_gradient_descent(var, np.float32(0.5), np.ones((4, 5), np.float32), use_locking=False)
+    np.testing.assert_array_equal(held, 1)
+    np.testing.assert_array_equal(var.read(), 0.5)
+    ref = weakref.ref(var.read())
+    training.apply_gradient_descent(var, np.float32(0.5), np.ones((4, 5), np.float32).T.copy().T, use_locking=False)
+    assert ref() is var.read()  # held by nobody: in place
+    np.testing.assert_array_equal(var.read(), 0)
+    training.apply_gradient_descent(var, np.float64(1.0), np.ones(5), use_locking=False)  # broadcast, float64 operands
+    assert var.read().dtype == np.float32
+    np.testing.assert_array_equal(var.read(), -1)

@@ -1,11 +1,12 @@
 """Pooling kernels and their gradients.
 
-The common 2x2 window with stride 2 (VALID, or SAME on even sizes, where SAME pads nothing) takes a
-fast path: the four window positions are four strided views, the max is three ``np.maximum`` calls,
-and the gradient goes to the first maximum of each window in row-major order (as TF's CPU kernel
-does), found by comparing each view with the max. Other windows reduce over strided views, one step
-per window position. Large batches are split across the plugin's threads. Everything runs in NHWC;
-NCHW is transposed in and out.
+Max pooling and its gradient on float32/float64 run as compiled loops (``_loops``), one pass over the
+input for any window, stride and padding; the common 2x2 window with stride 2 and no padding has its
+own branch-free loop there. The gradient goes to the first maximum of each window in row-major order,
+as TF's CPU kernel does. Other dtypes use numpy: for 2x2/stride 2 the four window positions are four
+strided views and the max is three ``np.maximum`` calls; other windows reduce over strided views,
+one step per window position. Large batches are split across the plugin's threads. Everything runs
+in NHWC; NCHW is transposed in and out.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blas
+from . import _loops
 from .conv import _LOW_PRECISION, _compute_dtype, _from_nhwc, _geometry, _hw, _nhwc
 
-# Below this many input bytes a pooling kernel runs on the calling thread alone.
+_FAST = _loops.FAST  # dtypes of the compiled loops; others take numpy
+# Below this many input bytes a pooling kernel runs on the calling thread alone. The compiled max
+# pool (a quarter of its gradient's work per byte: counted so) is bound by memory, where a second
+# thread gains little; its gradient gained about a quarter from 4 MiB up on an idle machine.
 _PARALLEL_BYTES = 1 << 22
 
 
@@ -80,6 +85,25 @@ def _max2x2_into(x, out, oh, ow):
     np.maximum(out, v[3], out=out)
 
 
+def _compiled_pool(loop, geo, work, x, *arrays):
+    """Run the compiled ``loop(x, *arrays, ...)`` over NHWC arrays (made C-contiguous), by batch slices.
+
+    ``work`` weighs the input's bytes against ``_PARALLEL_BYTES``.
+    """
+    n, h, w, c = x.shape
+    flat = [np.ascontiguousarray(a) for a in (x, *arrays)]
+    sizes = (geo.oh, geo.ow, geo.kh, geo.kw, geo.sh, geo.sw, geo.pt, geo.pl)
+
+    def run(s, e):
+        # [pixels, channels]: the compiled loops index rows, so the channel loop is contiguous
+        loop(*[a[s:e].reshape(-1, c) if c else a[s:e].reshape(0, 0) for a in flat], e - s, h, w, *sizes)
+
+    try:
+        _by_batch(run, n, x.nbytes * work)
+    finally:
+        _loops.release(flat)
+
+
 def _lowest(dtype):
     return -np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).min
 
@@ -93,8 +117,14 @@ def _max_pool_nhwc(geo, xn):
 
 
 def max_pool(x, *, ksize, strides, padding, data_format):
+    """The maximum of each window (padding never wins; a nan in a window makes its maximum nan)."""
     xn = _nhwc(x, data_format)
     geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    if xn.dtype in _FAST:
+        n, _, _, c = xn.shape
+        out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
+        _compiled_pool(_loops.max_pool, geo, 0.25, xn, out)
+        return _from_nhwc(out, data_format)
     if geo.fast:
         n, _, _, c = xn.shape
         out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
@@ -129,6 +159,10 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
     xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
     geo = _Pool(xn.shape, ksize, strides, padding, data_format)
     geo.check_out(g)
+    if xn.dtype in _FAST and g.dtype == xn.dtype:
+        dx = np.empty(xn.shape, xn.dtype)
+        _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx)
+        return _from_nhwc(dx, data_format)
     ct = _compute_dtype(grad.dtype)
     gc = g.astype(ct, copy=False)
     _, h, w, _ = xn.shape
@@ -149,6 +183,7 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
 
 
 def avg_pool(x, *, ksize, strides, padding, data_format):
+    """The mean of each window over its real (unpadded) cells, as TF."""
     xn = _nhwc(x, data_format)
     geo = _Pool(xn.shape, ksize, strides, padding, data_format)
     ct = _compute_dtype(x.dtype)
@@ -160,6 +195,7 @@ def avg_pool(x, *, ksize, strides, padding, data_format):
 
 
 def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
+    """Each output's gradient shared equally among the real cells of its window."""
     sizes = [int(s) for s in orig_input_shape]
     in_shape = (sizes[0], sizes[2], sizes[3], sizes[1]) if data_format == "NCHW" else tuple(sizes)
     geo = _Pool(in_shape, ksize, strides, padding, data_format)

@@ -3,24 +3,23 @@
 Each kernel stores its results with ``VariableSlot.assign``. It writes into the current array only
 when nobody else can see it: the array owns its memory and its only reference is the slot's (CPython's
 reference count says so; a fetched result, another op's input or a view would each hold one more).
-Otherwise it computes fresh arrays. Large float32/float64 updates run in cache-sized chunks across the
-plugin's threads, each chunk doing every step of the update while it is in cache.
+Otherwise it writes fresh arrays. ApplyGradientDescent and ApplyAdam on float32/float64 run as one
+compiled pass over the arrays (``_loops``), in slices across the plugin's threads when large; other
+dtypes, and operands that do not match the variable's dtype and shape, take the numpy formulas.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 
 import numpy as np
 
 from tensorflux.extend import FLOATING
 
-from .. import blas
+from . import _loops
 
-_FAST = (np.dtype(np.float32), np.dtype(np.float64))
-_CHUNK = 1 << 16  # elements per chunk of a fused update (256 KiB of float32 per array)
+_FAST = _loops.FAST
 
 
 def _store(slot, value):
@@ -55,91 +54,76 @@ class _Probe:
 _SOLE = _references(_Probe())  # the slot's reference, ours, and getrefcount's argument
 
 
-def _writable(slot):
-    """The slot's array to update in place, or a fresh copy when someone else may hold it."""
+def _target(slot):
+    """(the slot's array flattened, the flat array to write its update into, that array unflattened).
+
+    The two are the same array when nobody else holds it (the caller must not hold it either), else
+    the update goes to a fresh one.
+    """
     value = slot.read()
     if (type(value) is np.ndarray and value.base is None and value.flags.c_contiguous
             and sys.getrefcount(value) <= _SOLE):
         value.setflags(write=True)
-        return value
-    return np.array(value, order="C")
+        flat = value.reshape(-1)
+        return flat, flat, value
+    dst = np.empty(np.shape(value), slot.dtype.np_dtype)
+    return np.ascontiguousarray(value).reshape(-1), dst.reshape(-1), dst
 
 
-def _fast(slots, *arrays):
-    dtype = slots[0].dtype.np_dtype
-    if dtype not in _FAST:
-        return False
-    for s in slots:
-        if s.dtype.np_dtype != dtype:
-            return False
-    for a in arrays:
-        if getattr(a, "dtype", None) != dtype:
-            return False
-    return True
+def _fresh(src, dst, full):
+    """A ``_target`` triple that writes to a fresh array."""
+    if src is dst:
+        full.setflags(write=False)  # the slot's array stays as it was
+        full = np.empty(full.shape, full.dtype)
+        dst = full.reshape(-1)
+    return src, dst, full
 
 
-_local = threading.local()
+def _scalars(dtype, *values):
+    """``values`` as numpy scalars of ``dtype`` (so compiled arithmetic stays in it), or None if one is not a 0-d ``dtype``."""
+    kind = dtype.type
+    out = []
+    for x in values:
+        if type(x) is not kind:
+            if type(x) is not np.ndarray or x.dtype != dtype or x.ndim:
+                return None
+            x = x[()]
+        out.append(x)
+    return out
 
 
-def _scratch(dtype):
-    """Two reusable one-chunk arrays for this thread: fresh ones would cost page faults on every call."""
-    cache = getattr(_local, "scratch", None)
-    if cache is None:
-        cache = _local.scratch = {}
-    pair = cache.get(dtype)
-    if pair is None:
-        pair = cache[dtype] = (np.empty(_CHUNK, dtype), np.empty(_CHUNK, dtype))
-    return pair
+def _operand(a, dtype, shape):
+    """``a`` flattened, when it is an array of ``dtype`` and ``shape``; else None."""
+    if type(a) is np.ndarray and a.dtype == dtype and a.shape == shape:
+        return a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1)
+    return None
 
 
-def _chunked(fn, size, dtype=None):
-    """``fn(start, stop[, scratch])`` over ``range(size)`` in cache-sized chunks, across threads when large.
+def apply_gradient_descent(var, alpha, delta, *, use_locking):
+    """``var -= alpha * delta``."""
+    if use_locking:
+        with var.lock:
+            return _gradient_descent(var, alpha, delta)
+    return _gradient_descent(var, alpha, delta)
 
-    With ``dtype``, each chunk also gets this thread's two scratch arrays of one chunk's length.
-    """
-    bounds = [(s, min(s + _CHUNK, size)) for s in range(0, size, _CHUNK)] or [(0, 0)]
 
-    def run(first, stop):
-        scratch = _scratch(dtype) if dtype is not None else None
-        for j in range(first, stop):
-            if scratch is None:
-                fn(*bounds[j])
+def _gradient_descent(var, alpha, delta):
+    dtype = var.dtype.np_dtype
+    if dtype in _FAST:
+        d = _operand(delta, dtype, np.shape(var.read()))
+        scalars = _scalars(dtype, alpha)
+        if d is not None and scalars is not None:
+            w, out, result = _target(var)
+            if w is out:
+                _loops.split(_loops.gradient_descent_in_place, w.shape[0], (w, d), *scalars)
             else:
-                fn(*bounds[j], scratch)
-
-    if len(bounds) < 8:  # under about two megabytes per array: handing chunks to threads costs more than it saves
-        run(0, len(bounds))
-        return
-    groups = blas.chunk_bounds(len(bounds), blas.THREADS * 4)
-    blas.parallel_chunks(lambda i: run(*groups[i]), len(groups))
-
-
-def _flat(a, dtype):
-    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
-
-
-def apply_gradient_descent(var, alpha, delta, *, use_locking, donated=()):
-    with _locked(var, use_locking):
-        if not _fast([var], alpha, delta) or np.shape(delta) != var.read().shape:
-            return _store(var, var.read() - alpha * delta)
-        w = _writable(var)
-        wf, df = w.reshape(-1), _flat(delta, w.dtype)
-        if 2 in donated and (df is delta or df.base is delta):
-            # The gradient is ours to overwrite: scale it in place, then subtract (same values as w - alpha*delta).
-            np.multiply(df, alpha, out=df)
-            np.subtract(wf, df, out=wf)
-            return _store(var, w)
-
-        def step(s, e, scratch):
-            t = scratch[0][:e - s]
-            np.multiply(alpha, df[s:e], out=t)
-            wf[s:e] -= t
-
-        _chunked(step, w.size, w.dtype)
-        return _store(var, w)
+                _loops.split(_loops.gradient_descent, w.shape[0], (w, d, out), *scalars)
+            return _store(var, result)
+    return _store(var, var.read() - alpha * delta)
 
 
 def apply_momentum(var, accum, lr, grad, momentum, *, use_locking, use_nesterov):
+    """``accum = accum * momentum + grad``; ``var -= accum * lr`` (nesterov: ``grad * lr + accum * momentum * lr``)."""
     with _locked(var, use_locking):
         a = _store(accum, accum.read() * momentum + grad)
         step = grad * lr + a * momentum * lr if use_nesterov else a * lr
@@ -147,57 +131,42 @@ def apply_momentum(var, accum, lr, grad, momentum, *, use_locking, use_nesterov)
 
 
 def apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, use_locking, use_nesterov):
+    """TF's Adam step: ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``, then m, v and var as in ``_loops.adam``."""
     with _locked(var, use_locking):
         lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
-        if _fast([var, m, v], lr_t, beta1, beta2, epsilon, grad) and np.shape(grad) == var.read().shape == \
-                m.read().shape == v.read().shape:
-            return _adam_in_place(var, m, v, lr_t, beta1, beta2, epsilon, grad, use_nesterov)
+        dtype = var.dtype.np_dtype
+        if dtype in _FAST and m.dtype.np_dtype == dtype and v.dtype.np_dtype == dtype:
+            shape = np.shape(var.read())
+            g = _operand(grad, dtype, shape)
+            scalars = _scalars(dtype, lr_t, beta1, 1 - beta1, 1 - beta2, epsilon)
+            if g is not None and scalars is not None and np.shape(m.read()) == shape == np.shape(v.read()):
+                targets = [_target(var), _target(m), _target(v)]
+                if 0 < sum(t[0] is t[1] for t in targets) < 3:  # all in place, or none
+                    targets = [_fresh(*t) for t in targets]
+                (w, w_out, w_new), (mf, m_out, m_new), (vf, v_out, v_new) = targets
+                if w is w_out:
+                    _loops.split(_loops.adam_in_place, w.shape[0], (w, mf, vf, g), *scalars, bool(use_nesterov), cost=32)
+                else:
+                    _loops.split(_loops.adam, w.shape[0], (w, mf, vf, g, w_out, m_out, v_out), *scalars, bool(use_nesterov),
+                                 cost=32)
+                _store(m, m_new)
+                _store(v, v_new)
+                return _store(var, w_new)
         m_t = _store(m, m.read() + (grad - m.read()) * (1 - beta1))
         v_t = _store(v, v.read() + (grad * grad - v.read()) * (1 - beta2))
         direction = m_t * beta1 + grad * (1 - beta1) if use_nesterov else m_t
         return _store(var, var.read() - lr_t * direction / (np.sqrt(v_t) + epsilon))
 
 
-def _adam_in_place(var, m, v, lr_t, beta1, beta2, epsilon, grad, use_nesterov):
-    """The same arithmetic as the generic path, in the same order, chunk by chunk."""
-    w, mw, vw = _writable(var), _writable(m), _writable(v)
-    wf, mf, vf, gf = w.reshape(-1), mw.reshape(-1), vw.reshape(-1), _flat(grad, w.dtype)
-    one_b1, one_b2 = 1 - beta1, 1 - beta2
-
-    def step(s, e, scratch):
-        g, mc, vc = gf[s:e], mf[s:e], vf[s:e]
-        t, den = scratch[0][:e - s], scratch[1][:e - s]
-        np.subtract(g, mc, out=t)
-        t *= one_b1
-        mc += t  # m_t = m + (g - m) * (1 - beta1)
-        np.multiply(g, g, out=t)
-        t -= vc
-        t *= one_b2
-        vc += t  # v_t = v + (g*g - v) * (1 - beta2)
-        if use_nesterov:
-            d = mc * beta1
-            d += g * one_b1
-        else:
-            d = mc
-        np.multiply(lr_t, d, out=t)
-        np.sqrt(vc, out=den)
-        den += epsilon
-        t /= den
-        wf[s:e] -= t  # var - lr_t * direction / (sqrt(v_t) + epsilon)
-
-    _chunked(step, w.size, w.dtype)
-    _store(m, mw)
-    _store(v, vw)
-    return _store(var, w)
-
-
 def apply_adagrad(var, accum, lr, grad, *, use_locking, update_slots):
+    """``accum += grad * grad`` (when ``update_slots``); ``var -= lr * grad / sqrt(accum)``."""
     with _locked(var, use_locking):
         a = _store(accum, accum.read() + grad * grad) if update_slots else accum.read()
         return _store(var, var.read() - lr * grad / np.sqrt(a))
 
 
 def apply_rms_prop(var, ms, mom, lr, rho, momentum, epsilon, grad, *, use_locking):
+    """RMSProp: ``ms`` moves toward ``grad * grad``; ``mom = mom * momentum + lr * grad / sqrt(ms + epsilon)``; ``var -= mom``."""
     with _locked(var, use_locking):
         ms_t = _store(ms, ms.read() + (grad * grad - ms.read()) * (1 - rho))
         mom_t = _store(mom, mom.read() * momentum + lr * grad / np.sqrt(ms_t + epsilon))
@@ -205,6 +174,7 @@ def apply_rms_prop(var, ms, mom, lr, rho, momentum, epsilon, grad, *, use_lockin
 
 
 def apply_centered_rms_prop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad, *, use_locking):
+    """RMSProp centred by the mean gradient ``mg``: the denominator is ``sqrt(ms - mg * mg + epsilon)``."""
     with _locked(var, use_locking):
         mg_t = _store(mg, mg.read() + (grad - mg.read()) * (1 - rho))
         ms_t = _store(ms, ms.read() + (grad * grad - ms.read()) * (1 - rho))
@@ -219,4 +189,5 @@ KERNELS = {
 
 
 def register(registrar) -> None:
+    """Register the optimizer kernels for every float dtype on the cpu device."""
     registrar.kernels("cpu", KERNELS, dtypes=FLOATING)
