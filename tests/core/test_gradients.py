@@ -247,3 +247,14 @@ def test_an_installed_plugin_registers_a_gradient_for_its_op(tmp_path):
     """)
     assert result.returncode == 0, result.stderr
     assert "GRAD [3.0, 12.0, 3.0]" in result.stdout
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (0, True), ([0, 1], False), (1, True)])
+def test_mean_and_sum_gradients_over_a_dynamic_batch(axis, keepdims):
+    x = tf.placeholder(tf.float64, [None, 3])
+    loss = tf.reduce_mean(x, axis=axis, keepdims=keepdims) * 2.0 + tf.reduce_sum(x, axis=axis, keepdims=keepdims)
+    (dx,) = tf.gradients(tf.reduce_sum(loss), x)
+    for rows in (1, 4):
+        value = np.arange(rows * 3, dtype=np.float64).reshape(rows, 3)
+        count = value.size // np.sum(value, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims).size
+        np.testing.assert_allclose(run_values(dx, {x: value}), np.full_like(value, 2.0 / count + 1.0))

@@ -296,6 +296,8 @@ def broadcast_like(g: Tensor, x: Tensor) -> Tensor:
         if all(m == 1 for m in multiples):
             return g
         return array_ops.tile(g, np.array(multiples, dtype=np.int32))
+    if g.shape.is_fully_defined() and x.shape.rank == g.shape.rank and all(d == 1 for d in g.shape.as_list()):
+        return array_ops.tile(g, array_ops.shape(x))  # a full reduction's gradient: x's shape is the multiples
     return array_ops.tile(g, floordiv(array_ops.shape(x), maximum(array_ops.shape(g), 1)))
 
 
@@ -310,6 +312,9 @@ def _mean_grad(op: Any, grad: Tensor) -> list:
     n_in, n_out = x.shape.num_elements(), y.shape.num_elements()
     if n_in is not None and n_out is not None:
         factor = np.array(n_in // max(n_out, 1), dtype=grad.dtype.np_dtype)
+    elif n_out is not None:
+        size = array_ops.size(x)
+        factor = cast(size if n_out <= 1 else floordiv(size, n_out), grad.dtype)
     else:
         factor = cast(floordiv(array_ops.size(x), maximum(array_ops.size(y), 1)), grad.dtype)
     return [divide(broadcast_like(_kept(op, grad), x), factor), None]
