@@ -122,6 +122,8 @@ def tile(x, multiples):
     reps = tuple(int(m) for m in np.reshape(multiples, -1))
     if len(reps) != x.ndim or x.dtype == object or min(reps, default=1) < 0:
         return np.tile(x, reps)
+    if x.size == 1:  # a full reduction's gradient: one value, spread
+        return np.full(reps, x.reshape(()), x.dtype)
     # One broadcast copy: [s0, s1] -> [1, s0, 1, s1] -> [r0, s0, r1, s1] -> [r0*s0, r1*s1].
     spread = np.reshape(x, tuple(d for s in x.shape for d in (1, s)))
     wide = np.broadcast_to(spread, tuple(d for r, s in zip(reps, x.shape) for d in (r, s)))
