@@ -2,6 +2,8 @@
 
 Chunking is forced down to one image per chunk and every product is run in parallel, so the
 threaded, chunked paths are the ones checked, on odd geometries as well as the fast 2x2 pooling path.
+The convolutions run both ways: through im2col and BLAS, and through the compiled direct kernels
+(``conv_direct``, made to take every geometry here).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 from tensorflux_cpu import blas
-from tensorflux_cpu.kernels import conv, pool
+from tensorflux_cpu.kernels import conv, conv_direct, pool, winograd
 
 
 @pytest.fixture(params=["default", "chunked"])
@@ -21,6 +23,16 @@ def chunking(request, monkeypatch):
         monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
         monkeypatch.setattr(blas, "PARALLEL_MIN_FLOPS", 1)
         monkeypatch.setattr(pool, "_PARALLEL_BYTES", 1)
+    return request.param
+
+
+@pytest.fixture(params=["im2col", "direct"])
+def conv_path(request, monkeypatch):
+    if request.param == "im2col":
+        monkeypatch.setattr(conv_direct, "MAX_FILTER_BYTES", 0)
+        monkeypatch.setattr(winograd, "MIN_CHANNELS", 1 << 30)
+    else:
+        monkeypatch.setattr(conv_direct, "MIN_LANE_USE", 0)
     return request.param
 
 
@@ -59,7 +71,7 @@ def _kw(stride, dilation, padding):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}x{g[1]}s{g[2]}d{g[3]}{g[4]}")
-def test_conv2d_and_its_gradients_match_direct_loops(geometry, chunking):
+def test_conv2d_and_its_gradients_match_direct_loops(geometry, chunking, conv_path):
     x_shape, f_shape, stride, dilation, padding = geometry
     rng = np.random.default_rng(0)
     x = rng.standard_normal(x_shape).astype(np.float32)
@@ -87,7 +99,7 @@ def test_conv2d_and_its_gradients_match_direct_loops(geometry, chunking):
     assert df.dtype == dx.dtype == np.float32
 
 
-def test_fused_conv2d_is_conv_plus_bias_then_relu(chunking):
+def test_fused_conv2d_is_conv_plus_bias_then_relu(chunking, conv_path):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 6, 6, 2)).astype(np.float32)
     f = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)

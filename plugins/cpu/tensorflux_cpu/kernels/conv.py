@@ -13,6 +13,11 @@ by the filter. Chunks are spread over the plugin's threads (``blas.parallel_chun
 
 A fused variant (``_FusedConv2D``: convolution, then bias, then relu) applies the bias and the
 activation to each chunk while it is still in cache.
+
+Float32 convolutions skip im2col where a faster method applies (``_fast_forward``): 5x5 stride-1
+filters on 16 or more channels go through Winograd's F(2x2, 5x5) (``winograd``), and other filters
+that fit the core's cache through compiled direct loops (``conv_direct``; also the filter gradient).
+The im2col path stays for everything else (other dtypes, 1x1 and very large filters).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import blas
+from . import conv_direct, winograd
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 # Target size of one chunk's column buffer: a few images, about the size of a core's L2 cache (measured best).
@@ -190,6 +196,8 @@ def _conv_forward(xn, f2, geo, ct, epilogue=None, pool=False):
         out = np.empty((n, geo.oh // 2, geo.ow // 2, o), ct)
     else:
         out = np.empty((n, geo.oh, geo.ow, o), ct)
+    if out.size == 0:
+        return out
 
     def body(ws, s, e):
         if pool:
@@ -212,11 +220,22 @@ def _conv_forward(xn, f2, geo, ct, epilogue=None, pool=False):
     return out
 
 
+def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False):
+    """The convolution through Winograd or the direct kernels where one applies (float32), else None."""
+    for method in (winograd, conv_direct):
+        if method.applies(geo, ct):
+            return method.forward(xn.astype(ct, copy=False), f.astype(ct, copy=False), bias, geo, relu=relu, pool=pool)
+    return None
+
+
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):
     xn = _nhwc(x, data_format)
     geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     ct = _compute_dtype(x.dtype)
-    f2 = f.astype(ct, copy=False).reshape(-1, f.shape[3])
+    out = _fast_forward(xn, f, None, geo, ct)
+    if out is not None:
+        return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
+    f2 = f.astype(ct, copy=False).reshape(int(np.prod(f.shape[:3])), f.shape[3])
     out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct)
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
@@ -240,8 +259,11 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
     if pool and (geo.oh % 2 or geo.ow % 2 or data_format != "NHWC"):
         raise ValueError(f"a fused 2x2 max pool needs an NHWC output of even height and width, got "
                          f"{geo.oh}x{geo.ow} ({data_format})")
-    out = _conv_forward(xn.astype(ct, copy=False), f.astype(ct, copy=False).reshape(-1, f.shape[3]), geo, ct,
-                        epilogue, pool=bool(pool))
+    out = _fast_forward(xn, f, b, geo, ct, relu=activation == "Relu", pool=bool(pool))
+    if out is not None:
+        return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
+    f2 = f.astype(ct, copy=False).reshape(int(np.prod(f.shape[:3])), f.shape[3])
+    out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct, epilogue, pool=bool(pool))
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
 
@@ -251,6 +273,8 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
     geo = _Conv(in_shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
     geo.check_out(dyn)
+    if dyn.size == 0 or f.size == 0:  # no products: nothing flows back (and no geometry to build)
+        return np.zeros(sizes, dy.dtype)
     ct = _compute_dtype(dy.dtype)
     kh, kw, _, o = f.shape
     before_h, after_h = kh - 1 - geo.pt, kh - 1 - geo.pb
@@ -260,7 +284,10 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
         flipped = np.ascontiguousarray(f.astype(ct, copy=False)[::-1, ::-1].transpose(0, 1, 3, 2))
         back = _Conv(dyn.shape, flipped.shape, [1, 1, 1, 1], "EXPLICIT",
                      [0, 0, before_h, after_h, before_w, after_w, 0, 0], "NHWC", [1, 1, 1, 1])
-        dx = _conv_forward(dyn.astype(ct, copy=False), flipped.reshape(-1, flipped.shape[3]), back, ct)
+        dx = _fast_forward(dyn, flipped, None, back, ct)
+        if dx is not None:
+            return _from_nhwc(dx.astype(dy.dtype, copy=False), data_format)
+        dx = _conv_forward(dyn.astype(ct, copy=False), flipped.reshape(kh * kw * o, flipped.shape[3]), back, ct)
         return _from_nhwc(dx.astype(dy.dtype, copy=False), data_format)
     n, h, w, c = in_shape
     dcols = blas.matmul(dyn.astype(ct, copy=False).reshape(-1, o), f.astype(ct, copy=False).reshape(-1, o).T)
@@ -282,8 +309,12 @@ def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_pa
     geo = _Conv(xn.shape, f_shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
     geo.check_out(dyn)
+    if dyn.size == 0 or xn.size == 0:
+        return np.zeros(f_shape, x.dtype)
     ct = _compute_dtype(x.dtype)
     xc, dyc = xn.astype(ct, copy=False), dyn.astype(ct, copy=False)
+    if conv_direct.applies(geo, ct):
+        return conv_direct.filter_grad(xc, dyc, geo).astype(x.dtype, copy=False)
     o = f_shape[3]
 
     def body(ws, s, e):
