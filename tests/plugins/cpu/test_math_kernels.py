@@ -41,3 +41,11 @@ def test_matmul_matches_float64_across_size_paths(m, k, n):
     got = blas.matmul(a, b)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5)
+
+
+@pytest.mark.parametrize("m,k,n", [(1024, 64, 1024), (4000, 64, 16), (8, 5000, 8), (3, 100000, 2)])
+def test_chunked_products_match_float64_in_every_split(m, k, n):
+    rng = np.random.default_rng(k)
+    a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
+    np.testing.assert_allclose(blas._chunked(a, b, 4), a.astype(np.float64) @ b, rtol=1e-5)
+    np.testing.assert_allclose(blas._chunked(a.T.copy().T, b, 2), a.astype(np.float64) @ b, rtol=1e-5)
