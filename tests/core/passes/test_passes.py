@@ -224,3 +224,34 @@ def test_an_error_in_a_fused_convolution_names_the_convolution():
         assert "Conv2D" not in _kinds(sess)  # fused
         with pytest.raises(tf.errors.InvalidArgumentError, match="the_conv"):
             sess.run(y, {x: np.ones((1, 2, 2, 2), np.float32)})  # smaller than the window
+
+
+def test_fusion_makes_max_pool_grad_and_relu_grad_one_kernel():
+    rng = np.random.default_rng(2)
+    x = tf.placeholder(tf.float32, [None, 6, 6, 2])
+    h = tf.nn.relu(x)
+    pooled = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    overlapping = tf.nn.max_pool(tf.nn.relu(x * 2.0), [1, 3, 3, 1], [1, 2, 2, 1], "SAME")
+    loss = tf.reduce_sum(pooled * tf.constant(rng.standard_normal((3, 3, 2)).astype(np.float32)))
+    loss += tf.reduce_sum(overlapping * overlapping)
+    (dx,) = tf.gradients(loss, x)
+    feed = {x: rng.standard_normal((4, 6, 6, 2)).astype(np.float32)}
+    opt, plain, kinds_opt, kinds_plain = _run_both(dx, feed, disabled=["cse", "constant_folding"])
+    np.testing.assert_array_equal(opt, plain)
+    assert kinds_plain.count("MaxPoolGrad") == 2 and "MaxPoolGrad" not in kinds_opt
+
+
+def test_fusion_leaves_a_relu_grad_at_another_tensor_alone():
+    from tensorflux.extend import apply_op
+
+    x = tf.placeholder(tf.float32, [1, 4, 4, 1])
+    other = tf.placeholder(tf.float32, [1, 4, 4, 1])
+    pooled = tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+    routed = apply_op("MaxPoolGrad", x, pooled, tf.ones_like(pooled), ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1],
+                      padding="VALID")[0]
+    masked = apply_op("ReluGrad", routed, other)[0]  # masked by another tensor than the pool's input
+    feed = {x: np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1),
+            other: np.where(np.arange(16) % 2, -1.0, 1.0).astype(np.float32).reshape(1, 4, 4, 1)}
+    opt, plain, kinds_opt, _ = _run_both(masked, feed)
+    np.testing.assert_array_equal(opt, plain)
+    assert "MaxPoolGrad" in kinds_opt

@@ -120,3 +120,35 @@ def test_gradient_of_a_mismatched_shape_is_an_error():
     x = np.zeros((1, 4, 4, 1), np.float32)
     with pytest.raises(ValueError, match="expected"):
         pool.max_pool_grad(x, x, np.zeros((1, 3, 3, 1), np.float32), **pool_args((2, 2), (2, 2), "VALID"))
+
+
+def relu_masked(dx, x):
+    """ReluGrad at ``x`` of ``dx``, written out: the gradient where x is positive, +0 elsewhere."""
+    return np.where(x > 0, dx, 0.0)
+
+
+@pytest.mark.parametrize("shape,k,s,padding", GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("kind", ["random", "ties", "nan"])
+def test_fused_max_pool_and_relu_gradient_matches_loops(shape, k, s, padding, dtype, kind, chunking):
+    x, g = inputs(shape, k, s, padding, dtype, kind)
+    kw = pool_args(k, s, padding)
+    _, want_dx = reference(x.astype(np.float64), g.astype(np.float64), k, s, padding)
+    dx = pool.fused_max_pool_grad(x, pool.max_pool(x, **kw), g, activation="Relu", **kw)
+    assert dx.dtype == dtype and dx.shape == x.shape
+    tol = 1e-3 if dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(dx, relu_masked(want_dx, x), rtol=tol, atol=tol)
+    if dtype != np.float16:  # the compiled loops write +0 where nothing is routed (the numpy path may leave -0)
+        assert not np.signbit(dx[dx == 0]).any()
+    plain = pool.fused_max_pool_grad(x, pool.max_pool(x, **kw), g, activation="", **kw)
+    np.testing.assert_allclose(plain, want_dx, rtol=tol, atol=tol)
+
+
+def test_fused_gradient_of_nchw_input():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 8, 6)).astype(np.float32)
+    kw = pool_args((2, 2), (2, 2), "VALID", "NCHW")
+    out = pool.max_pool(x, **kw)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    dx = pool.fused_max_pool_grad(x, out, g, activation="Relu", **kw)
+    np.testing.assert_array_equal(dx, relu_masked(pool.max_pool_grad(x, out, g, **kw), x))

@@ -148,6 +148,11 @@ def _pool_attrs(allowed: tuple) -> dict:
 define("MaxPool", ["input: T"], ["output: T"], _pool_attrs(POOL_T), shape=_pool_shape)
 define("MaxPoolGrad", ["orig_input: T", "orig_output: T", "grad: T"], ["output: T"], _pool_attrs(POOL_T),
        shape=lambda op: op.inputs[0].shape)
+# Internal: made by the fusion graph pass from MaxPoolGrad followed by the ReluGrad of the pool's input.
+define("_FusedMaxPoolGrad", ["orig_input: T", "orig_output: T", "grad: T"], ["output: T"],
+       {**_pool_attrs(POOL_T), "activation": AttrDef("activation", "string", "", ("", "Relu"))},
+       shape=lambda op: op.inputs[0].shape, differentiable=False,
+       doc="MaxPoolGrad, then the activation's gradient at orig_input (graph-pass internal).")
 define("AvgPool", ["value: T"], ["output: T"], _pool_attrs(CONV_T), shape=_pool_shape)
 define("AvgPoolGrad", ["orig_input_shape: int32", "grad: T"], ["output: T"], _pool_attrs(CONV_T), shape=_from_sizes(0))
 

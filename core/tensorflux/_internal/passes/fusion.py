@@ -9,6 +9,10 @@ and is not fetched, all nodes sit on one device, that device has a ``_FusedConv2
 is NHWC and the bias is 1-D with one entry per output channel (``AddV2`` with it on either side, or
 ``BiasAdd``). Errors of the fused kernel name the convolution.
 
+Pool gradients: MaxPoolGrad whose only reader is the ReluGrad at the pool's own input (the backward
+pass of ``max_pool(relu(...))``) becomes one ``_FusedMaxPoolGrad`` node, which routes each window's
+gradient only when its maximum is positive, in one pass instead of two.
+
 Elementwise chains: consecutive elementwise nodes on one host-memory device, each reading the
 previous one's output as its only reader (``x + 1 + 1 ...``, ``relu(a * b)``), become one step that
 calls the kernels in turn. That saves the per-step slot traffic, and each kernel that accepts
@@ -64,13 +68,38 @@ def _only_reader(key: Any, readers: dict, counts: dict, ctx: PassContext) -> Nod
 
 
 def run(nodes: list, ctx: PassContext) -> list:
-    """Fuse Conv2D + bias (+ Relu) (+ 2x2 MaxPool) where the device has a kernel, then elementwise chains.
+    """Fuse Conv2D + bias (+ Relu) (+ 2x2 MaxPool) and MaxPoolGrad + ReluGrad where the device has kernels,
+    then elementwise chains.
 
     Example:
         >>> run([], PassContext(None, set()))
         []
     """
-    return _chains(_convolutions(nodes, ctx), ctx)
+    return _chains(_pool_gradients(_convolutions(nodes, ctx), ctx), ctx)
+
+
+def _pool_gradients(nodes: list, ctx: PassContext) -> list:
+    counts = consumers(nodes)
+    readers: dict = {}
+    for node in nodes:
+        for key in node.inputs:
+            readers.setdefault(key, node)
+    replaced: dict = {}
+    for node in nodes:
+        if node.kind != "kernel" or node.op.type != "MaxPoolGrad" or node.device is None:
+            continue
+        kdef = KERNELS.lookup("_FusedMaxPoolGrad", node.device.device_type, node.op.attrs)
+        relu_grad = _only_reader(node.outputs[0], readers, counts, ctx)
+        if (kdef is None or relu_grad is None or relu_grad.kind != "kernel" or relu_grad.op.type != "ReluGrad"
+                or relu_grad.device is not node.device or relu_grad.inputs[0] is not node.outputs[0]
+                or relu_grad.inputs[1] is not node.inputs[0]):
+            continue
+        attrs = {**node.op.attrs, "activation": "Relu"}
+        fn = Blame(functools.partial(kdef.fn, **{p: attrs[p] for p in kdef.attr_params if p in attrs}), node.op)
+        replaced[id(node)] = None
+        replaced[id(relu_grad)] = Node(relu_grad.op, "kernel", node.device, kdef, fn, list(node.inputs),
+                                       [relu_grad.outputs[0]])
+    return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
 
 
 def _convolutions(nodes: list, ctx: PassContext) -> list:

@@ -221,12 +221,14 @@ def max_pool(x, out, n, h, w, oh, ow, kh, kw, sh, sw, pt, pl):
 
 
 @compiled
-def max_pool_grad(x, g, dx, n, h, w, oh, ow, kh, kw, sh, sw, pt, pl):
+def max_pool_grad(x, g, dx, n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, relu):
     """Route each ``g`` [N*OH*OW, C] into ``dx`` [N*H*W, C] at the first maximum of its window of ``x``.
 
     First in row-major order, as TF's CPU kernel; a window whose maximum is nan routes nothing, as
     the numpy path does. Overlapping windows add up, in output order (the numpy path adds in window
-    position order, so such sums can differ in the last bit). Every cell of ``dx`` is written.
+    position order, so such sums can differ in the last bit). Every cell of ``dx`` is written. With
+    ``relu`` a window whose maximum is not positive routes nothing either: that is ReluGrad at ``x``
+    applied to the result, since only maxima receive gradient.
     """
     c = x.shape[1]
     zero = dx.dtype.type(0)
@@ -243,7 +245,7 @@ def max_pool_grad(x, g, dx, n, h, w, oh, ow, kh, kw, sh, sw, pt, pl):
                     for ch in range(c):
                         a0, a1, a2, a3 = x[p0, ch], x[p1, ch], x[p2, ch], x[p3, ch]
                         top = _bigger(_bigger(_bigger(a0, a1), a2), a3)
-                        gv = g[o, ch]
+                        gv = g[o, ch] if (top > 0 or not relu) else zero
                         e0, e1, e2, e3 = a0 == top, a1 == top, a2 == top, a3 == top
                         dx[p0, ch] = gv if e0 else zero
                         dx[p1, ch] = zero if e0 else (gv if e1 else zero)
@@ -274,6 +276,6 @@ def max_pool_grad(x, g, dx, n, h, w, oh, ow, kh, kw, sh, sw, pt, pl):
                     for q in range(qa, qb):
                         p = (b * h + r) * w + q
                         for ch in range(c):
-                            if x[p, ch] == top[ch] and not taken[ch]:
+                            if x[p, ch] == top[ch] and not taken[ch] and (top[ch] > 0 or not relu):
                                 taken[ch] = True
                                 dx[p, ch] += g[o, ch]

@@ -85,8 +85,8 @@ def _max2x2_into(x, out, oh, ow):
     np.maximum(out, v[3], out=out)
 
 
-def _compiled_pool(loop, geo, work, x, *arrays):
-    """Run the compiled ``loop(x, *arrays, ...)`` over NHWC arrays (made C-contiguous), by batch slices.
+def _compiled_pool(loop, geo, work, x, *arrays, flags=()):
+    """Run the compiled ``loop(x, *arrays, ..., *flags)`` over NHWC arrays (made C-contiguous), by batch slices.
 
     ``work`` weighs the input's bytes against ``_PARALLEL_BYTES``.
     """
@@ -96,7 +96,7 @@ def _compiled_pool(loop, geo, work, x, *arrays):
 
     def run(s, e):
         # [pixels, channels]: the compiled loops index rows, so the channel loop is contiguous
-        loop(*[a[s:e].reshape(-1, c) if c else a[s:e].reshape(0, 0) for a in flat], e - s, h, w, *sizes)
+        loop(*[a[s:e].reshape(-1, c) if c else a[s:e].reshape(0, 0) for a in flat], e - s, h, w, *sizes, *flags)
 
     try:
         _by_batch(run, n, x.nbytes * work)
@@ -154,6 +154,22 @@ def _max_pool_grad_2x2(xn, gc, dx, oh, ow):
         np.multiply(gc, hit, out=dx[:, a:2 * oh:2, b:2 * ow:2])
 
 
+def fused_max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format, activation):
+    """MaxPoolGrad, then with ``activation="Relu"`` ReluGrad at ``orig_input`` (the pool's input is the relu's
+    output), in one pass: a window's gradient is routed only when its maximum is positive."""
+    relu = activation == "Relu"
+    xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
+    if not (xn.dtype in _FAST and g.dtype == xn.dtype):
+        dx = max_pool_grad(orig_input, orig_output, grad, ksize=ksize, strides=strides, padding=padding,
+                           data_format=data_format)
+        return np.where(orig_input > 0, dx, np.zeros((), dx.dtype)) if relu else dx
+    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    geo.check_out(g)
+    dx = np.empty(xn.shape, xn.dtype)
+    _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx, flags=(relu,))
+    return _from_nhwc(dx, data_format)
+
+
 def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
     """Each output's gradient goes to the first maximum of its window in row-major order, as TF's CPU kernel."""
     xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
@@ -161,7 +177,7 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
     geo.check_out(g)
     if xn.dtype in _FAST and g.dtype == xn.dtype:
         dx = np.empty(xn.shape, xn.dtype)
-        _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx)
+        _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx, flags=(False,))
         return _from_nhwc(dx, data_format)
     ct = _compute_dtype(grad.dtype)
     gc = g.astype(ct, copy=False)
@@ -210,7 +226,8 @@ def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_forma
     return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
 
 
-KERNELS = {"MaxPool": max_pool, "MaxPoolGrad": max_pool_grad, "AvgPool": avg_pool, "AvgPoolGrad": avg_pool_grad}
+KERNELS = {"MaxPool": max_pool, "MaxPoolGrad": max_pool_grad, "AvgPool": avg_pool, "AvgPoolGrad": avg_pool_grad,
+           "_FusedMaxPoolGrad": fused_max_pool_grad}
 
 
 def register(registrar) -> None:
