@@ -15,7 +15,6 @@ single-threaded sections are counted (see ``_SingleThreaded``); outside them, nu
 from __future__ import annotations
 
 import ctypes
-import itertools
 import os
 import re
 import threading
@@ -123,36 +122,64 @@ def single_threaded() -> _SingleThreaded:
 
 
 class _Job:
-    __slots__ = ("fn", "n", "counter", "results", "pending", "lock", "done", "error")
+    """Chunks ``0..n-1`` of ``fn``, taken one at a time by the calling thread and any helper that joins.
+
+    ``finished`` is set once every chunk is taken and every thread that took part has left its
+    single-threaded section; ``fn`` is dropped then, so no helper still reaches the arrays it closes over
+    (reference counts decide updates in place and donation).
+    """
+
+    __slots__ = ("fn", "n", "next", "results", "busy", "lock", "finished", "error")
 
     def __init__(self, fn: Callable[[int], Any], n: int) -> None:
-        self.fn, self.n = fn, n
-        self.counter = itertools.count()
+        self.fn: Callable[[int], Any] | None = fn
+        self.n = n
+        self.next = 0
         self.results: list = [None] * n
-        self.pending = n
+        self.busy = 0
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.finished = threading.Event()
         self.error: BaseException | None = None
+
+    def join(self) -> bool:
+        """Count the calling thread in, unless every chunk is already taken."""
+        with self.lock:
+            if self.next >= self.n:
+                return False
+            self.busy += 1
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.busy -= 1
+            if self.busy == 0 and self.next >= self.n:
+                self.fn = None
+                self.finished.set()
 
     def work(self) -> None:
         while True:
-            i = next(self.counter)  # atomic under the GIL
-            if i >= self.n:
-                return
+            with self.lock:
+                i = self.next
+                if i >= self.n:
+                    return
+                self.next = i + 1
+                fn = self.fn
             try:
                 if self.error is None:
-                    self.results[i] = self.fn(i)
+                    self.results[i] = fn(i)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 self.error = exc
-            with self.lock:
-                self.pending -= 1
-                if self.pending == 0:
-                    self.done.set()
+            del fn
 
 
 def _help(job: _Job) -> None:
-    with single_threaded():
-        job.work()
+    if not job.join():
+        return
+    try:
+        with single_threaded():
+            job.work()
+    finally:
+        job.leave()
 
 
 def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
@@ -160,6 +187,7 @@ def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
 
     Chunks are handed out one at a time, so a helper that is not scheduled delays nothing. ``fn`` must
     release the GIL for the work to overlap (numpy's matmul, copies and ufuncs on large arrays do).
+    It returns once every helper that took part has finished and let go of ``fn``.
 
     Example:
         >>> parallel_chunks(lambda i: i * i, 4)
@@ -171,12 +199,17 @@ def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
         with single_threaded():
             return [fn(i) for i in range(n)]
     job = _Job(fn, n)
+    del fn
     pool = _helpers()
     for _ in range(min(THREADS - 1, n - 1)):
         pool.submit(_help, job)
-    with single_threaded():
-        job.work()
-    job.done.wait()
+    if job.join():  # else the helpers took every chunk already
+        try:
+            with single_threaded():
+                job.work()
+        finally:
+            job.leave()
+    job.finished.wait()
     if job.error is not None:
         raise job.error
     return job.results

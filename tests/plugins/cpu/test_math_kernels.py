@@ -49,3 +49,24 @@ def test_chunked_products_match_float64_in_every_split(m, k, n):
     a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
     np.testing.assert_allclose(blas._chunked(a, b, 4), a.astype(np.float64) @ b, rtol=1e-5)
     np.testing.assert_allclose(blas._chunked(a.T.copy().T, b, 2), a.astype(np.float64) @ b, rtol=1e-5)
+
+
+def test_parallel_chunks_returns_after_helpers_let_go_of_the_work():
+    import sys
+
+    for _ in range(200):
+        data = np.ones(1 << 12)
+        blas.parallel_chunks(lambda i, data=data: float(data[i]), 4)
+        assert blas._SingleThreaded.depth == 0
+        assert sys.getrefcount(data) == 2  # ours and getrefcount's: no helper still holds the chunk function
+
+
+def test_parallel_chunks_reraises_a_chunk_error():
+    def chunk(i):
+        if i == 2:
+            raise KeyError("chunk 2")
+        return i
+
+    with pytest.raises(KeyError, match="chunk 2"):
+        blas.parallel_chunks(chunk, 6)
+    assert blas._SingleThreaded.depth == 0

@@ -15,8 +15,9 @@ A fused variant (``_FusedConv2D``: convolution, then bias, then relu) applies th
 activation to each chunk while it is still in cache.
 
 Float32 convolutions skip im2col where a faster method applies (``_fast_forward``): 5x5 stride-1
-filters on 16 or more channels go through Winograd's F(2x2, 5x5) (``winograd``), and other filters
-that fit the core's cache through compiled direct loops (``conv_direct``; also the filter gradient).
+filters on 16 or more channels go through Winograd's F(2x2, 5x5) (``winograd``; their filter gradient
+through F(4x4, 5x5), ``winograd4``), and other filters that fit the core's cache through compiled direct
+loops (``conv_direct``; also the filter gradient).
 The im2col path stays for everything else (other dtypes, 1x1 and very large filters).
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import blas
-from . import conv_direct, winograd
+from . import conv_direct, winograd, winograd4
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 # Target size of one chunk's column buffer: a few images, about the size of a core's L2 cache (measured best).
@@ -313,6 +314,8 @@ def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_pa
         return np.zeros(f_shape, x.dtype)
     ct = _compute_dtype(x.dtype)
     xc, dyc = xn.astype(ct, copy=False), dyn.astype(ct, copy=False)
+    if winograd.applies(geo, ct):
+        return winograd4.filter_grad(xc, dyc, geo).astype(x.dtype, copy=False)
     if conv_direct.applies(geo, ct):
         return conv_direct.filter_grad(xc, dyc, geo).astype(x.dtype, copy=False)
     o = f_shape[3]

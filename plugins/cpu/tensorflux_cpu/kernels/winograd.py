@@ -21,6 +21,10 @@ pass (B along the columns) into ``V``, the 36 products (``conv_direct``'s regist
 with the channels as taps), and the output transform with bias, relu and the fused 2x2 max pool
 (a 2x2 output tile is exactly one pooling window). Groups of 8 tile rows keep ``V`` and ``M`` in
 the core's L2 cache; the batch is cut into chunks spread over the plugin's threads.
+
+The filter gradient of the same convolutions runs through F(4x4, 5x5) (``winograd4``). F(4x4, 5x5)
+for these two directions measured only 1.1-1.2 times faster on the CNN's second layer (its output
+transform costs as much as the products it saves), so they stay here.
 """
 
 from __future__ import annotations
