@@ -255,3 +255,32 @@ def test_fusion_leaves_a_relu_grad_at_another_tensor_alone():
     opt, plain, kinds_opt, _ = _run_both(masked, feed)
     np.testing.assert_array_equal(opt, plain)
     assert "MaxPoolGrad" in kinds_opt
+
+
+def _dense_adam(fetch_grad=False):
+    rng = np.random.default_rng(4)
+    x = tf.placeholder(tf.float32, [None, 6])
+    w = tf.Variable(rng.standard_normal((6, 5)).astype(np.float32))
+    loss = tf.reduce_sum(tf.square(tf.matmul(x, w)))
+    opt = tf.train.AdamOptimizer(0.1)
+    grads = opt.compute_gradients(loss, [w])
+    train = opt.apply_gradients(grads)
+    feed = {x: rng.standard_normal((8, 6)).astype(np.float32)}
+    return w, train, grads[0][0], feed
+
+
+@pytest.mark.parametrize("fetch_grad", [False, True])
+def test_fusion_applies_adam_to_a_weight_gradient_product_block_by_block(fetch_grad):
+    values, kinds = [], []
+    for config in ({}, {"disable_passes": "all"}):
+        tf.reset_default_graph()
+        w, train, grad, feed = _dense_adam()
+        with tf.Session(config=config) as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                sess.run([train, grad] if fetch_grad else train, feed)
+            values.append(sess.run(w))
+            kinds.append(max((plan for plan, _ in sess._plans.values()), key=lambda p: len(p.steps)))
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
+    fused = [op.type for op in kinds[0].step_ops].count("MatMul") < [op.type for op in kinds[1].step_ops].count("MatMul")
+    assert fused != fetch_grad  # a fetched gradient must exist as a value: no fusion then

@@ -169,3 +169,45 @@ def test_gradient_descent_leaves_a_held_value_and_mismatched_operands_alone(spli
     training.apply_gradient_descent(var, np.float64(1.0), np.ones(5), use_locking=False)  # broadcast, float64 operands
     assert var.read().dtype == np.float32
     np.testing.assert_array_equal(var.read(), -1)
+
+
+# -- _MatMulApplyAdam: the gradient as a product, applied block by block -------------------------------------
+@pytest.mark.parametrize("transpose_a,transpose_b", [(True, False), (False, False), (False, True)])
+@pytest.mark.parametrize("rows", [1, 7, 300])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_matmul_apply_adam_matches_adam_on_the_product(transpose_a, transpose_b, rows, nesterov, monkeypatch):
+    monkeypatch.setattr(training, "_BLOCK_ELEMENTS", 64)  # many blocks, and a last one that is partial
+    rng = np.random.default_rng(rows)
+    a = rng.standard_normal((5, rows) if transpose_a else (rows, 5))
+    b = rng.standard_normal((33, 5) if transpose_b else (5, 33))
+    grad = (a.T if transpose_a else a) @ (b.T if transpose_b else b)
+    w, m, v, _ = adam_inputs(np.float64, (rows, 33), seed=rows)
+    want = adam_reference(w, m, v, grad, 0.01, 0.9, 0.999, 1e-7, 0.9, 0.999, nesterov)
+    slots = [make("w", w), make("m", m), make("v", v)]
+    out = training.matmul_apply_adam(*slots, *[np.float64(x) for x in (0.9, 0.999, 0.01, 0.9, 0.999, 1e-7)], a, b,
+                                     transpose_a=transpose_a, transpose_b=transpose_b, use_locking=True,
+                                     use_nesterov=nesterov)
+    assert out is slots[0].read()
+    for got, ref in zip(slots, want):
+        np.testing.assert_allclose(got.read(), ref, rtol=1e-13, atol=1e-14)
+        assert not got.read().flags.writeable
+
+
+def test_matmul_apply_adam_leaves_a_held_variable_alone_and_falls_back_for_other_dtypes():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((4, 6)).astype(np.float32), rng.standard_normal((6, 8)).astype(np.float32)
+    w, m, v, _ = adam_inputs(np.float32, (4, 8))
+    scalars = [np.float32(x) for x in (0.9, 0.999, 0.01, 0.9, 0.999, 1e-7)]
+    want = adam_reference(w.astype(np.float64), m, v, a.astype(np.float64) @ b, 0.01, 0.9, 0.999, 1e-7, 0.9, 0.999, False)
+    slots = [make("w", w), make("m", m), make("v", v)]
+    held = slots[0].read()
+    training.matmul_apply_adam(*slots, *scalars, a, b, transpose_a=False, transpose_b=False, use_locking=False,
+                               use_nesterov=False)
+    np.testing.assert_array_equal(held, w)  # the reader's array did not change
+    for got, ref in zip(slots, want):
+        np.testing.assert_allclose(got.read(), ref, rtol=1e-5, atol=1e-6)
+    half = [make(n, x.astype(np.float16)) for n, x in (("w", w), ("m", m), ("v", v))]
+    training.matmul_apply_adam(*half, *[np.float16(s) for s in scalars], a.astype(np.float16), b.astype(np.float16),
+                               transpose_a=False, transpose_b=False, use_locking=False, use_nesterov=False)
+    assert half[0].read().dtype == np.float16
+    np.testing.assert_allclose(half[0].read(), want[0], rtol=2e-2, atol=2e-2)

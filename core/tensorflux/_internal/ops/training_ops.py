@@ -42,6 +42,14 @@ _define_apply("ApplyMomentum", ["var: ref T", "accum: ref T", "lr: T", "grad: T"
               use_nesterov=("bool", False))
 _define_apply("ApplyAdam", ["var: ref T", "m: ref T", "v: ref T", "beta1_power: T", "beta2_power: T", "lr: T",
                             "beta1: T", "beta2: T", "epsilon: T", "grad: T"], use_nesterov=("bool", False))
+# Internal: made by the fusion graph pass from an ApplyAdam whose gradient is a MatMul that nothing else
+# reads (a dense layer's weights): the product is computed in row blocks, each applied while in cache.
+define("_MatMulApplyAdam", ["var: ref T", "m: ref T", "v: ref T", "beta1_power: T", "beta2_power: T", "lr: T",
+                            "beta1: T", "beta2: T", "epsilon: T", "a: T", "b: T"], ["out: T"],
+       {"T": ("type", None, dt.FLOATING), "use_locking": ("bool", False), "use_nesterov": ("bool", False),
+        "transpose_a": ("bool", False), "transpose_b": ("bool", False)},
+       shape=lambda op: op.inputs[0].shape, stateful=True, differentiable=False,
+       doc="ApplyAdam with grad = matmul(a, b, transpose_a, transpose_b) (graph-pass internal).")
 _define_apply("ApplyAdagrad", ["var: ref T", "accum: ref T", "lr: T", "grad: T"], update_slots=("bool", True))
 _define_apply("ApplyRMSProp", ["var: ref T", "ms: ref T", "mom: ref T", "lr: T", "rho: T", "momentum: T", "epsilon: T",
                                "grad: T"])

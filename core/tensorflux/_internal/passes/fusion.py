@@ -13,6 +13,11 @@ Pool gradients: MaxPoolGrad whose only reader is the ReluGrad at the pool's own 
 pass of ``max_pool(relu(...))``) becomes one ``_FusedMaxPoolGrad`` node, which routes each window's
 gradient only when its maximum is positive, in one pass instead of two.
 
+Gradient products: an ApplyAdam whose gradient is a MatMul that nothing else reads (a dense layer's
+weight gradient) becomes one ``_MatMulApplyAdam`` node, which computes the product in blocks of rows
+and updates the variable and its slots with each block while it is in cache, instead of writing the
+whole gradient out and reading it back.
+
 Elementwise chains: consecutive elementwise nodes on one host-memory device, each reading the
 previous one's output as its only reader (``x + 1 + 1 ...``, ``relu(a * b)``), become one step that
 calls the kernels in turn. That saves the per-step slot traffic, and each kernel that accepts
@@ -75,7 +80,35 @@ def run(nodes: list, ctx: PassContext) -> list:
         >>> run([], PassContext(None, set()))
         []
     """
-    return _chains(_pool_gradients(_convolutions(nodes, ctx), ctx), ctx)
+    return _chains(_gradient_products(_pool_gradients(_convolutions(nodes, ctx), ctx), ctx), ctx)
+
+
+def _gradient_products(nodes: list, ctx: PassContext) -> list:
+    """ApplyAdam whose gradient is a MatMul nobody else reads becomes one ``_MatMulApplyAdam`` node."""
+    counts = consumers(nodes)
+    producer: dict = {}
+    for node in nodes:
+        for key in node.outputs:
+            producer[key] = node
+    replaced: dict = {}
+    for node in nodes:
+        if node.kind != "kernel" or node.op.type != "ApplyAdam" or node.device is None:
+            continue
+        grad = node.inputs[9]
+        product = producer.get(grad)
+        if (product is None or product.kind != "kernel" or product.op.type != "MatMul" or grad in ctx.keep
+                or counts.get(grad) != 1 or product.device is not node.device or id(product) in replaced):
+            continue
+        attrs = {**node.op.attrs, "transpose_a": product.op.attrs["transpose_a"],
+                 "transpose_b": product.op.attrs["transpose_b"]}
+        kdef = KERNELS.lookup("_MatMulApplyAdam", node.device.device_type, attrs)
+        if kdef is None:
+            continue
+        fn = Blame(functools.partial(kdef.fn, **{p: attrs[p] for p in kdef.attr_params if p in attrs}), node.op)
+        replaced[id(product)] = None
+        replaced[id(node)] = Node(node.op, "kernel", node.device, kdef, fn, node.inputs[:9] + product.inputs,
+                                  list(node.outputs))
+    return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
 
 
 def _pool_gradients(nodes: list, ctx: PassContext) -> list:

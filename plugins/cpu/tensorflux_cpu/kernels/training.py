@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorflux.extend import FLOATING
 
+from .. import blas
 from . import _loops
 
 _FAST = _loops.FAST
@@ -133,29 +134,81 @@ def apply_momentum(var, accum, lr, grad, momentum, *, use_locking, use_nesterov)
 def apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, *, use_locking, use_nesterov):
     """TF's Adam step: ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``, then m, v and var as in ``_loops.adam``."""
     with _locked(var, use_locking):
-        lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
+        return _adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, use_nesterov)
+
+
+# Rows of a fused product's gradient per block: about 256 KiB of float32, so the block, and the blocks
+# of the variable and its two slots, stay in cache between the product and the update.
+_BLOCK_ELEMENTS = 1 << 16
+
+
+def matmul_apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, a, b, *, transpose_a,
+                      transpose_b, use_locking, use_nesterov):
+    """ApplyAdam with ``grad = op(a) @ op(b)``: the product in blocks of rows, each applied to the variable and
+    its slots while still in cache (never the whole gradient in memory). Updates in place only; when the
+    variable or a slot is held elsewhere, it computes the whole gradient and runs ``apply_adam``'s update."""
+    with _locked(var, use_locking):
+        left, right = (a.T if transpose_a else a), (b.T if transpose_b else b)
         dtype = var.dtype.np_dtype
-        if dtype in _FAST and m.dtype.np_dtype == dtype and v.dtype.np_dtype == dtype:
-            shape = np.shape(var.read())
-            g = _operand(grad, dtype, shape)
-            scalars = _scalars(dtype, lr_t, beta1, 1 - beta1, 1 - beta2, epsilon)
-            if g is not None and scalars is not None and np.shape(m.read()) == shape == np.shape(v.read()):
-                targets = [_target(var), _target(m), _target(v)]
-                if 0 < sum(t[0] is t[1] for t in targets) < 3:  # all in place, or none
-                    targets = [_fresh(*t) for t in targets]
-                (w, w_out, w_new), (mf, m_out, m_new), (vf, v_out, v_new) = targets
-                if w is w_out:
-                    _loops.split(_loops.adam_in_place, w.shape[0], (w, mf, vf, g), *scalars, bool(use_nesterov), cost=32)
-                else:
-                    _loops.split(_loops.adam, w.shape[0], (w, mf, vf, g, w_out, m_out, v_out), *scalars, bool(use_nesterov),
-                                 cost=32)
+        value = var.read()
+        fast = (dtype in _FAST and left.dtype == dtype and right.dtype == dtype and m.dtype.np_dtype == dtype
+                and v.dtype.np_dtype == dtype and left.ndim == right.ndim == 2
+                and np.shape(value) == (left.shape[0], right.shape[1]) == np.shape(m.read()) == np.shape(v.read())
+                and left.shape[1] == right.shape[0])
+        scalars = _scalars(dtype, lr * np.sqrt(1 - beta2_power) / (1 - beta1_power), beta1, 1 - beta1, 1 - beta2,
+                           epsilon) if fast else None
+        del value
+        if scalars is not None:
+            targets = [_target(var), _target(m), _target(v)]
+            if all(t[0] is t[1] for t in targets):
+                (w, _, w_new), (mf, _, m_new), (vf, _, v_new) = targets
+                rows, cols = left.shape[0], right.shape[1]
+                step = max(1, _BLOCK_ELEMENTS // max(cols, 1))
+                bounds = blas.chunk_bounds(rows, -(-rows // step))
+                nesterov = bool(use_nesterov)
+
+                def block(i):
+                    r0, r1 = bounds[i]
+                    g = np.matmul(left[r0:r1], right)  # parallel_chunks runs it on one BLAS thread
+                    s, e = r0 * cols, r1 * cols
+                    _loops.adam_in_place(w[s:e], mf[s:e], vf[s:e], g.reshape(-1), *scalars, nesterov)
+
+                blas.parallel_chunks(block, len(bounds))
                 _store(m, m_new)
                 _store(v, v_new)
                 return _store(var, w_new)
-        m_t = _store(m, m.read() + (grad - m.read()) * (1 - beta1))
-        v_t = _store(v, v.read() + (grad * grad - v.read()) * (1 - beta2))
-        direction = m_t * beta1 + grad * (1 - beta1) if use_nesterov else m_t
-        return _store(var, var.read() - lr_t * direction / (np.sqrt(v_t) + epsilon))
+            for t in targets:
+                _fresh(*t)  # restores the read-only flag of the arrays _target opened for writing
+        grad = blas.matmul(left, right) if left.ndim == right.ndim == 2 else np.matmul(left, right)
+        return _adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.astype(dtype, copy=False),
+                     use_nesterov)
+
+
+def _adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, use_nesterov):
+    """The Adam update of ``apply_adam``, with the lock (if any) already held."""
+    lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
+    dtype = var.dtype.np_dtype
+    if dtype in _FAST and m.dtype.np_dtype == dtype and v.dtype.np_dtype == dtype:
+        shape = np.shape(var.read())
+        g = _operand(grad, dtype, shape)
+        scalars = _scalars(dtype, lr_t, beta1, 1 - beta1, 1 - beta2, epsilon)
+        if g is not None and scalars is not None and np.shape(m.read()) == shape == np.shape(v.read()):
+            targets = [_target(var), _target(m), _target(v)]
+            if 0 < sum(t[0] is t[1] for t in targets) < 3:  # all in place, or none
+                targets = [_fresh(*t) for t in targets]
+            (w, w_out, w_new), (mf, m_out, m_new), (vf, v_out, v_new) = targets
+            if w is w_out:
+                _loops.split(_loops.adam_in_place, w.shape[0], (w, mf, vf, g), *scalars, bool(use_nesterov), cost=32)
+            else:
+                _loops.split(_loops.adam, w.shape[0], (w, mf, vf, g, w_out, m_out, v_out), *scalars, bool(use_nesterov),
+                             cost=32)
+            _store(m, m_new)
+            _store(v, v_new)
+            return _store(var, w_new)
+    m_t = _store(m, m.read() + (grad - m.read()) * (1 - beta1))
+    v_t = _store(v, v.read() + (grad * grad - v.read()) * (1 - beta2))
+    direction = m_t * beta1 + grad * (1 - beta1) if use_nesterov else m_t
+    return _store(var, var.read() - lr_t * direction / (np.sqrt(v_t) + epsilon))
 
 
 def apply_adagrad(var, accum, lr, grad, *, use_locking, update_slots):
@@ -184,6 +237,7 @@ def apply_centered_rms_prop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad, 
 
 KERNELS = {
     "ApplyGradientDescent": apply_gradient_descent, "ApplyMomentum": apply_momentum, "ApplyAdam": apply_adam,
+    "_MatMulApplyAdam": matmul_apply_adam,
     "ApplyAdagrad": apply_adagrad, "ApplyRMSProp": apply_rms_prop, "ApplyCenteredRMSProp": apply_centered_rms_prop,
 }
 
