@@ -1,5 +1,9 @@
 """Winograd F(2x2, 5x5) convolution (``winograd``) against float64 references.
 
+F(4x4, 5x5) (``winograd4``) takes the forward direction wherever its tiles do not waste much on a small
+output; here it is switched off, so that ``conv`` routes every case through F(2x2) (``test_winograd4.py``
+checks F(4x4) and the rule between them).
+
 Winograd's transforms carry a few times the rounding error of a direct float32 sum, so results are
 compared with an absolute tolerance scaled to the output's magnitude (2e-5 of its largest value;
 direct sums land near 1.5e-6 of it, Winograd near 5e-6), and the typical error is checked too.
@@ -12,7 +16,12 @@ import pytest
 from test_conv_direct import _kw, _out_size, ref_conv, ref_input_grad, ref_pool
 
 from tensorflux_cpu import blas
-from tensorflux_cpu.kernels import conv, conv_direct, winograd
+from tensorflux_cpu.kernels import conv, conv_direct, winograd, winograd4
+
+
+@pytest.fixture(autouse=True)
+def f2_only(monkeypatch):
+    monkeypatch.setattr(winograd4, "MAX_PRODUCT_RATIO", 0.0)
 
 
 @pytest.fixture(params=["serial", "chunked"])

@@ -15,9 +15,10 @@ A fused variant (``_FusedConv2D``: convolution, then bias, then relu) applies th
 activation to each chunk while it is still in cache.
 
 Float32 convolutions skip im2col where a faster method applies (``_fast_forward``): 5x5 stride-1
-filters on 16 or more channels go through Winograd's F(2x2, 5x5) (``winograd``; their filter gradient
-through F(4x4, 5x5), ``winograd4``), and other filters that fit the core's cache through compiled direct
-loops (``conv_direct``; also the filter gradient).
+filters on 16 or more channels (``winograd.applies``) go through Winograd's F(4x4, 5x5) (``winograd4``:
+the forward direction and the stride-1 input gradient where its 4x4 tiles do not waste too much on a small
+output, ``winograd4.beats_f2``, else F(2x2, 5x5), ``winograd``; the filter gradient always), and other
+filters that fit the core's cache through compiled direct loops (``conv_direct``; also the filter gradient).
 The im2col path stays for everything else (other dtypes, 1x1 and very large filters).
 """
 
@@ -223,10 +224,13 @@ def _conv_forward(xn, f2, geo, ct, epilogue=None, pool=False):
 
 def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False):
     """The convolution through Winograd or the direct kernels where one applies (float32), else None."""
-    for method in (winograd, conv_direct):
-        if method.applies(geo, ct):
-            return method.forward(xn.astype(ct, copy=False), f.astype(ct, copy=False), bias, geo, relu=relu, pool=pool)
-    return None
+    if winograd.applies(geo, ct):
+        method = winograd4 if winograd4.beats_f2(geo) else winograd
+    elif conv_direct.applies(geo, ct):
+        method = conv_direct
+    else:
+        return None
+    return method.forward(xn.astype(ct, copy=False), f.astype(ct, copy=False), bias, geo, relu=relu, pool=pool)
 
 
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):

@@ -22,9 +22,10 @@ with the channels as taps), and the output transform with bias, relu and the fus
 (a 2x2 output tile is exactly one pooling window). Groups of 8 tile rows keep ``V`` and ``M`` in
 the core's L2 cache; the batch is cut into chunks spread over the plugin's threads.
 
-The filter gradient of the same convolutions runs through F(4x4, 5x5) (``winograd4``). F(4x4, 5x5)
-for these two directions measured only 1.1-1.2 times faster on the CNN's second layer (its output
-transform costs as much as the products it saves), so they stay here.
+``applies`` decides which convolutions go through Winograd at all. Most of them, the CNN's included, run
+through F(4x4, 5x5) (``winograd4``: the filter gradient always, the forward direction and the stride-1
+input gradient where ``winograd4.beats_f2``); this F(2x2) path stays for small outputs (about 6x6 and
+less), where F(4x4)'s 4x4 tiles are mostly padding.
 """
 
 from __future__ import annotations
