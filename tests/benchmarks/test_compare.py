@@ -25,7 +25,9 @@ def test_benchmark_shows_each_graph_pass_switched_off(capsys):
 def test_peak_memory_is_the_child_process_own_figure():
     import numpy as np
 
-    ballast = np.ones(80 * 2**20, np.float32)  # 320 MiB in this process: the child must not report it
+    # 1 GiB in this process: the child must not report it. (The child's own peak is ~300 MiB, more while
+    # numba compiles the cpu plugin's loops into an empty cache.)
+    ballast = np.ones(2**28, np.float32)
     child = compare.peak_memory("tensorflux", "tiny", 1)
-    assert child is not None and 0 < child < 300
+    assert child is not None and 0 < child < 1024
     del ballast
