@@ -59,7 +59,7 @@ def _cpu_count() -> int:
 
 
 THREADS = max(1, _cpu_count())
-_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # the dtypes sgemm/dgemm serve
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -341,7 +341,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if m * k * n < DIRECT_MAX_MACS:
         return np.matmul(a, b)
     flops = 2.0 * m * k * n
-    blas_ok = a.dtype == b.dtype and a.dtype in _BLAS_DTYPES and m * n > 0
+    blas_ok = a.dtype == b.dtype and a.dtype in BLAS_DTYPES and m * n > 0
     if not blas_ok:
         return _single(a, b)
     chunks = n_chunks(flops)

@@ -39,26 +39,14 @@ def split(loop, size, arrays, *scalars, cost=1):
     if size * cost < PARALLEL_WORK or blas.THREADS == 1:
         return loop(*arrays, *scalars)
     bounds = blas.chunk_bounds(size, blas.THREADS * 4)
-    held = [arrays]
 
     def run(i):
         s, e = bounds[i]
-        loop(*[a[s:e] for a in held[0]], *scalars)
+        loop(*[a[s:e] for a in arrays], *scalars)
 
-    try:
-        blas.parallel_chunks(run, len(bounds))
-    finally:
-        release(held)
-
-
-def release(held):
-    """Empty ``held``, the list through which a chunk function reaches its arrays.
-
-    A helper thread can still hold the chunk function (through its job) for a moment after the work
-    is done; without this it would hold the arrays too, and a result array would look shared to the
-    reference counts that decide updates in place and donation.
-    """
-    held.clear()
+    # parallel_chunks returns only once its helpers have let go of ``run``, so no thread still holds the
+    # arrays (whose reference counts decide updates in place) after this returns.
+    blas.parallel_chunks(run, len(bounds))
 
 
 # -- optimizer updates (1-D) ---------------------------------------------------------------------------

@@ -98,10 +98,7 @@ def _compiled_pool(loop, geo, work, x, *arrays, flags=()):
         # [pixels, channels]: the compiled loops index rows, so the channel loop is contiguous
         loop(*[a[s:e].reshape(-1, c) if c else a[s:e].reshape(0, 0) for a in flat], e - s, h, w, *sizes, *flags)
 
-    try:
-        _by_batch(run, n, x.nbytes * work)
-    finally:
-        _loops.release(flat)
+    _by_batch(run, n, x.nbytes * work)
 
 
 def _lowest(dtype):
