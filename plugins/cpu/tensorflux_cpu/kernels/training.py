@@ -55,18 +55,25 @@ class _Probe:
 _SOLE = _references(_Probe())  # the slot's reference, ours, and getrefcount's argument
 
 
+def _sole(slot):
+    """Whether the slot's array may be updated in place: it owns its memory, is C-contiguous, and nobody
+    but the slot holds it (the caller must not hold it either)."""
+    value = slot.read()
+    return (type(value) is np.ndarray and value.base is None and value.flags.c_contiguous
+            and sys.getrefcount(value) <= _SOLE)
+
+
 def _target(slot):
     """(the slot's array flattened, the flat array to write its update into, that array unflattened).
 
-    The two are the same array when nobody else holds it (the caller must not hold it either), else
-    the update goes to a fresh one.
+    The two are the same array when ``_sole(slot)``, else the update goes to a fresh one.
     """
-    value = slot.read()
-    if (type(value) is np.ndarray and value.base is None and value.flags.c_contiguous
-            and sys.getrefcount(value) <= _SOLE):
+    if _sole(slot):
+        value = slot.read()
         value.setflags(write=True)
         flat = value.reshape(-1)
         return flat, flat, value
+    value = slot.read()
     dst = np.empty(np.shape(value), slot.dtype.np_dtype)
     return np.ascontiguousarray(value).reshape(-1), dst.reshape(-1), dst
 
@@ -158,27 +165,23 @@ def matmul_apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, eps
         scalars = _scalars(dtype, lr * np.sqrt(1 - beta2_power) / (1 - beta1_power), beta1, 1 - beta1, 1 - beta2,
                            epsilon) if fast else None
         del value
-        if scalars is not None:
-            targets = [_target(var), _target(m), _target(v)]
-            if all(t[0] is t[1] for t in targets):
-                (w, _, w_new), (mf, _, m_new), (vf, _, v_new) = targets
-                rows, cols = left.shape[0], right.shape[1]
-                step = max(1, _BLOCK_ELEMENTS // max(cols, 1))
-                bounds = blas.chunk_bounds(rows, -(-rows // step))
-                nesterov = bool(use_nesterov)
+        if scalars is not None and _sole(var) and _sole(m) and _sole(v):
+            (w, _, w_new), (mf, _, m_new), (vf, _, v_new) = _target(var), _target(m), _target(v)
+            rows, cols = left.shape[0], right.shape[1]
+            step = max(1, _BLOCK_ELEMENTS // max(cols, 1))
+            bounds = blas.chunk_bounds(rows, -(-rows // step))
+            nesterov = bool(use_nesterov)
 
-                def block(i):
-                    r0, r1 = bounds[i]
-                    g = np.matmul(left[r0:r1], right)  # parallel_chunks runs it on one BLAS thread
-                    s, e = r0 * cols, r1 * cols
-                    _loops.adam_in_place(w[s:e], mf[s:e], vf[s:e], g.reshape(-1), *scalars, nesterov)
+            def block(i):
+                r0, r1 = bounds[i]
+                g = np.matmul(left[r0:r1], right)  # parallel_chunks runs it on one BLAS thread
+                s, e = r0 * cols, r1 * cols
+                _loops.adam_in_place(w[s:e], mf[s:e], vf[s:e], g.reshape(-1), *scalars, nesterov)
 
-                blas.parallel_chunks(block, len(bounds))
-                _store(m, m_new)
-                _store(v, v_new)
-                return _store(var, w_new)
-            for t in targets:
-                _fresh(*t)  # restores the read-only flag of the arrays _target opened for writing
+            blas.parallel_chunks(block, len(bounds))
+            _store(m, m_new)
+            _store(v, v_new)
+            return _store(var, w_new)
         grad = blas.matmul(left, right) if left.ndim == right.ndim == 2 else np.matmul(left, right)
         return _adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.astype(dtype, copy=False),
                      use_nesterov)
