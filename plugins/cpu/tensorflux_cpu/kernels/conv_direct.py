@@ -99,6 +99,23 @@ def _max(a, b):
 
 
 @compiled
+def store_biased(out, dst, y, p, bias, lo):
+    """``out[dst + k] = max(y[p + k] + bias[k], lo)`` over the channels: a fused epilogue's bias and relu
+    (``lo`` 0, or -inf for none), for flat arrays."""
+    for k in range(bias.shape[0]):
+        out[_u(dst + k)] = _max(y[_u(p + k)] + bias[k], lo)
+
+
+@compiled
+def store_pooled(out, dst, y, p0, p1, p2, p3, bias, lo):
+    """``store_biased`` of the max of four rows of ``y`` (a 2x2 pool; the bias after the max is exact, since
+    rounding is monotonic)."""
+    for k in range(bias.shape[0]):
+        top = _max(_max(y[_u(p0 + k)], y[_u(p1 + k)]), _max(y[_u(p2 + k)], y[_u(p3 + k)]))
+        out[_u(dst + k)] = _max(top + bias[k], lo)
+
+
+@compiled
 def _pad_image(x, n, xp, wp, pt, pl):
     """Copy image ``n`` of ``x`` ([N, H, W, C]) into the interior of ``xp`` (flat [HP, wp, C], zero borders)."""
     _, h, w, c = x.shape

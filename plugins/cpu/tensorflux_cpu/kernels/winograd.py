@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
-from .conv_direct import _OB, _max, _padded_channels, _rounded, _row_blocks, _tasks, _u, wide_vectors
+from .conv_direct import _OB, _padded_channels, _rounded, _row_blocks, _tasks, _u, store_biased, store_pooled, wide_vectors
 
 _G = np.array([[1 / 4, 0, 0, 0, 0],
                [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
@@ -176,9 +176,7 @@ def _output_row(m, ms, op, t0, tiles_w, t, y, bias, lo, out, n, ty, pool):
         for tx in range(tiles_w):
             dst = ((n * oh + ty) * ow + tx) * o
             a = tx * op
-            for k in range(o):
-                top = _max(_max(y[_u(a + k)], y[_u(a + ln + k)]), _max(y[_u(a + 2 * ln + k)], y[_u(a + 3 * ln + k)]))
-                out1[_u(dst + k)] = _max(top + bias[k], lo)
+            store_pooled(out1, dst, y, a, a + ln, a + 2 * ln, a + 3 * ln, bias, lo)
         return
     for r in range(2):
         row = 2 * ty + r
@@ -190,9 +188,7 @@ def _output_row(m, ms, op, t0, tiles_w, t, y, bias, lo, out, n, ty, pool):
                 if col >= ow:
                     continue
                 dst = ((n * oh + row) * ow + col) * o
-                a = (r * 2 + s) * ln + tx * op
-                for k in range(o):
-                    out1[_u(dst + k)] = _max(y[_u(a + k)] + bias[k], lo)
+                store_biased(out1, dst, y, (r * 2 + s) * ln + tx * op, bias, lo)
 
 
 @compiled

@@ -39,7 +39,19 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
-from .conv_direct import _OB, _PIX, _max, _padded_channels, _rounded, _row_blocks, _stack_block, _tasks, _u, wide_vectors
+from .conv_direct import (
+    _OB,
+    _PIX,
+    _padded_channels,
+    _rounded,
+    _row_blocks,
+    _stack_block,
+    _tasks,
+    _u,
+    store_biased,
+    store_pooled,
+    wide_vectors,
+)
 
 # B^T (8x8), A^T (4x8) and G (8x5) for the points 0, 1, -1, 2, -2, 1/2, -1/2, infinity. B^T and A^T are
 # spelled out in ``_bt`` and ``_a``; G is used in float64 only.
@@ -353,10 +365,7 @@ def _store(t, tt, y, bias, lo, out, n0, g0, nr, tiles_h, tiles_w, op, pool):
                             continue
                         dst = ((n * oh + row) * ow + col) * o
                         p0 = (8 * a + 2 * b) * tt + (q * tiles_w + tx) * op
-                        p1, p2, p3 = p0 + tt, p0 + 4 * tt, p0 + 5 * tt
-                        for k in range(o):
-                            top = _max(_max(y[_u(p0 + k)], y[_u(p1 + k)]), _max(y[_u(p2 + k)], y[_u(p3 + k)]))
-                            out1[_u(dst + k)] = _max(top + bias[k], lo)
+                        store_pooled(out1, dst, y, p0, p0 + tt, p0 + 4 * tt, p0 + 5 * tt, bias, lo)
             continue
         for r in range(4):
             row = 4 * ty + r
@@ -368,9 +377,7 @@ def _store(t, tt, y, bias, lo, out, n0, g0, nr, tiles_h, tiles_w, op, pool):
                     if col >= ow:
                         continue
                     dst = ((n * oh + row) * ow + col) * o
-                    p = (r * 4 + s) * tt + (q * tiles_w + tx) * op
-                    for k in range(o):
-                        out1[_u(dst + k)] = _max(y[_u(p + k)] + bias[k], lo)
+                    store_biased(out1, dst, y, (r * 4 + s) * tt + (q * tiles_w + tx) * op, bias, lo)
 
 
 @compiled
