@@ -66,6 +66,20 @@ def _is_pool2x2(node: Node, conv: Node) -> bool:
             and dims[2] is not None and dims[1] % 2 == 0 and dims[2] % 2 == 0)
 
 
+def _first_readers(nodes: list) -> dict:
+    """Each value key -> the first node that reads it."""
+    readers: dict = {}
+    for node in nodes:
+        for key in node.inputs:
+            readers.setdefault(key, node)
+    return readers
+
+
+def _replace(nodes: list, replaced: dict) -> list:
+    """``nodes`` with each node whose id is in ``replaced`` swapped for its replacement, or dropped for None."""
+    return [replaced.get(id(n), n) for n in nodes if replaced.get(id(n), n) is not None]
+
+
 def _only_reader(key: Any, readers: dict, counts: dict, ctx: PassContext) -> Node | None:
     if key is None or key in ctx.keep or counts.get(key, 0) != 1:
         return None
@@ -108,15 +122,12 @@ def _gradient_products(nodes: list, ctx: PassContext) -> list:
         replaced[id(product)] = None
         replaced[id(node)] = Node(node.op, "kernel", node.device, kdef, fn, node.inputs[:9] + product.inputs,
                                   list(node.outputs))
-    return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
+    return _replace(nodes, replaced)
 
 
 def _pool_gradients(nodes: list, ctx: PassContext) -> list:
     counts = consumers(nodes)
-    readers: dict = {}
-    for node in nodes:
-        for key in node.inputs:
-            readers.setdefault(key, node)
+    readers = _first_readers(nodes)
     replaced: dict = {}
     for node in nodes:
         if node.kind != "kernel" or node.op.type != "MaxPoolGrad" or node.device is None:
@@ -132,15 +143,12 @@ def _pool_gradients(nodes: list, ctx: PassContext) -> list:
         replaced[id(node)] = None
         replaced[id(relu_grad)] = Node(relu_grad.op, "kernel", node.device, kdef, fn, list(node.inputs),
                                        [relu_grad.outputs[0]])
-    return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
+    return _replace(nodes, replaced)
 
 
 def _convolutions(nodes: list, ctx: PassContext) -> list:
     counts = consumers(nodes)
-    readers: dict = {}
-    for node in nodes:
-        for key in node.inputs:
-            readers.setdefault(key, node)
+    readers = _first_readers(nodes)
     replaced: dict = {}  # id(node) -> fused node (at the position of the chain's last node), or None to drop
     for node in nodes:
         if node.kind != "kernel" or node.op.type != "Conv2D" or id(node) in replaced:
@@ -174,7 +182,7 @@ def _convolutions(nodes: list, ctx: PassContext) -> list:
         for dropped in chain[:-1]:
             replaced[id(dropped)] = None
         replaced[id(last)] = fused
-    return [n if id(n) not in replaced else replaced[id(n)] for n in nodes if replaced.get(id(n), n) is not None]
+    return _replace(nodes, replaced)
 
 
 class Blame:
