@@ -1,11 +1,17 @@
-"""The smallest tensorflux program: a graph with a placeholder, variables, scopes and a collection."""
+"""The smallest tensorflux program: a graph with a placeholder, variables, scopes and a collection.
+
+    python examples/hello.py
+"""
+
+import argparse
 
 import numpy as np
 
 import tensorflux as tf
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # only --help to offer
     print(tf.Session().run(tf.constant("Hello, Tensorflux!")).decode())
     x = tf.placeholder(tf.float32, shape=[None, 3], name="x")
     with tf.name_scope("dense"):

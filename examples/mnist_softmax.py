@@ -2,13 +2,15 @@
 
     python examples/mnist_softmax.py --data-dir ../shared/data/mnist
 
-Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist or ~/.cache/tensorflux/mnist, and
-downloaded there when missing. Prints one summary line with the test accuracy and the wall time.
+Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist, else ../shared/data/mnist beside
+the checkout when it holds them, else ~/.cache/tensorflux/mnist (downloaded there when missing).
+Prints one summary line with the test accuracy and the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
@@ -19,9 +21,9 @@ import tensorflux as tf
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", default=None,
-                        help="directory holding the four MNIST .gz files (default: $TENSORFLUX_DATA_DIR/mnist, "
-                             "else ~/.cache/tensorflux/mnist; missing files are downloaded)")
+    # The default is core's, which the --help text shows resolved: see tf.datasets.mnist.default_dir.
+    parser.add_argument("--data-dir", default=tf.datasets.mnist.default_dir(),
+                        help="directory holding the four MNIST .gz files; missing ones are downloaded there")
     parser.add_argument("--steps", type=int, default=1000, help="training steps")
     parser.add_argument("--batch-size", type=int, default=100, help="examples per step")
     parser.add_argument("--learning-rate", type=float, default=0.5, help="gradient-descent learning rate")
@@ -33,7 +35,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> float:
     args = parse_args(argv)
     start = time.perf_counter()
-    mnist = tf.datasets.mnist.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+    try:
+        mnist = tf.datasets.mnist.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+    except (tf.datasets.mnist.DataUnavailableError, tf.datasets.mnist.CorruptDataError) as exc:
+        sys.exit(f"mnist_softmax: {exc}")  # the message says what to pass; a traceback would bury it
 
     x = tf.placeholder(tf.float32, [None, 784], name="x")
     w = tf.Variable(tf.zeros([784, 10]), name="weights")

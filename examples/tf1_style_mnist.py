@@ -1,17 +1,18 @@
 """A TF-1.x-era MNIST training script (the 2016 tutorial style) that runs here with only its imports changed.
 
-    python examples/tf1_style_mnist.py ../shared/data/mnist [steps]
+    python examples/tf1_style_mnist.py --data-dir ../shared/data/mnist --steps 2000
 
-tests/examples/test_tf1_style_mnist.py swaps the two import lines below for TensorFlow's and runs the
-same file under both frameworks.
+tests/examples/test_tf1_style_mnist.py swaps the tensorflux import line below for TensorFlow's and runs the
+same file under both frameworks; both read MNIST with tensorflux's read_data_sets.
 """
 
+import argparse
 import sys
 import time
 
 # -- imports: the only lines that differ from the TensorFlow version -----------------------------------------
 import tensorflux as tf
-from tensorflux.datasets.mnist import read_data_sets
+from tensorflux.datasets.mnist import CorruptDataError, DataUnavailableError, default_dir, read_data_sets
 
 # -- end of imports -------------------------------------------------------------------------------------------
 
@@ -45,7 +46,10 @@ def loss_fn(logits, labels):
 
 def main(data_dir, steps):
     start = time.time()
-    data_sets = read_data_sets(data_dir)
+    try:
+        data_sets = read_data_sets(data_dir)
+    except (DataUnavailableError, CorruptDataError) as e:
+        sys.exit(f"tf1_style_mnist: {e}")
     with tf.Graph().as_default():
         images_placeholder = tf.placeholder(tf.float32, shape=(None, IMAGE_PIXELS))
         labels_placeholder = tf.placeholder(tf.int32, shape=(None,))
@@ -67,4 +71,10 @@ def main(data_dir, steps):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", default=default_dir(),
+                        help="directory holding the four MNIST .gz files; missing ones are downloaded there")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps of batches of 100")
+    FLAGS = parser.parse_args()
+    main(FLAGS.data_dir, FLAGS.steps)

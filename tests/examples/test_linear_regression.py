@@ -31,6 +31,13 @@ def test_fits_the_line_and_prints_progress():
     assert w == pytest.approx(0.1, abs=0.01) and b == pytest.approx(0.3, abs=0.01)
 
 
+def test_the_default_seed_starts_from_the_same_w_every_run():
+    # The default --seed is 0, which TF treats as a fixed seed, not as "draw a fresh W".
+    first, second = _run("--steps", "1"), _run("--steps", "1")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout
+
+
 def test_the_makefile_demo_runs_this_example():
     makefile = (REPO_ROOT / "Makefile").read_text()
     demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(not (SHARED / "t10k-images-idx3-ubyte.gz").is_fi
 
 
 def _accuracy(script: Path) -> float:
-    result = subprocess.run([sys.executable, str(script), str(SHARED), "300"], capture_output=True, text=True,
-                            timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run([sys.executable, str(script), "--data-dir", str(SHARED), "--steps", "300"], capture_output=True,
+                            text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-3000:]
     return float(re.search(r"steps 300 test accuracy (\d\.\d+)", result.stdout).group(1))
 

@@ -63,7 +63,12 @@ class DataUnavailableError(FileNotFoundError):
 
 
 def default_dir() -> str:
-    """``$TENSORFLUX_DATA_DIR/mnist`` when that variable is set, else ``~/.cache/tensorflux/mnist``.
+    """Where ``read_data_sets`` looks when given no directory: the first of these that applies.
+
+    1. ``$TENSORFLUX_DATA_DIR/mnist`` when that variable is set;
+    2. ``shared/data/mnist`` beside the source checkout tensorflux runs from (``../shared/data/mnist``
+       from the repository root, whatever the working directory), when it holds the four files;
+    3. ``~/.cache/tensorflux/mnist``, where missing files are downloaded.
 
     Example:
         >>> from tensorflux.datasets import mnist
@@ -73,7 +78,23 @@ def default_dir() -> str:
     root = _config.data_dir()
     if root is not None:
         return os.path.join(root, "mnist")
+    shared = _checkout_shared_data()
+    if shared is not None and all(os.path.isfile(os.path.join(shared, "mnist", name)) for name in FILES):
+        return os.path.join(shared, "mnist")
     return os.path.join(os.path.expanduser("~"), ".cache", "tensorflux", "mnist")
+
+
+def _checkout_shared_data() -> str | None:
+    """``<checkout>/../shared/data`` when this package is the one in a source checkout's ``core/``, else None.
+
+    The development machines keep one copy of the data sets beside their checkouts; an installed (not
+    editable) tensorflux has no checkout, and then this is None.
+    """
+    core = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    checkout = os.path.dirname(core)
+    if os.path.basename(core) != "core" or not os.path.isfile(os.path.join(checkout, "pyproject.toml")):
+        return None
+    return os.path.join(os.path.dirname(checkout), "shared", "data")
 
 
 class DataSet:
@@ -297,8 +318,9 @@ def maybe_download(directory: str, source_url: str | None = None) -> dict[str, s
         raise DataUnavailableError(
             f"MNIST data not found in {directory}: expected the four files {', '.join(FILES)}; missing "
             f"{', '.join(still)}. Downloading them failed:\n" + "\n".join(failures) +
-            "\nPut the official files in that directory (or pass train_dir=..., or set TENSORFLUX_DATA_DIR "
-            "to a directory whose mnist/ subdirectory holds them)."
+            "\nPut the official files in that directory, or point to a directory that holds them: "
+            "read_data_sets(train_dir=...) in code, --data-dir DIR for the example scripts, or, for either, "
+            "the environment variable TENSORFLUX_DATA_DIR=ROOT, whose mnist/ subdirectory holds them."
         )
     return paths
 

@@ -160,6 +160,9 @@ def test_missing_files_offline_lists_the_files_and_the_directory(tmp_path, monke
     for name in mnist.FILES:
         assert name in message
     assert "network is unreachable" in message
+    # Each way to point at the files: the function's argument, the scripts' flag, the environment variable.
+    for remedy in ("train_dir=", "--data-dir", "TENSORFLUX_DATA_DIR"):
+        assert remedy in message
     assert isinstance(info.value, FileNotFoundError)
     assert not target.exists() or not any(target.iterdir())
 
@@ -215,7 +218,26 @@ def test_default_dir_follows_the_environment(monkeypatch, tmp_path):
     assert mnist.default_dir() == os.path.join(str(tmp_path), "mnist")
     monkeypatch.delenv("TENSORFLUX_DATA_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(mnist, "_checkout_shared_data", lambda: str(tmp_path / "no-shared-data"))
     assert mnist.default_dir() == os.path.join(str(tmp_path / "home"), ".cache", "tensorflux", "mnist")
+
+
+def test_default_dir_is_the_shared_data_beside_the_checkout_when_it_holds_the_files(monkeypatch, tmp_path):
+    monkeypatch.delenv("TENSORFLUX_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # the checkout, not the working directory, decides
+    assert os.path.realpath(mnist._checkout_shared_data()) == os.path.realpath(REPO_ROOT.parent / "shared" / "data")
+
+    shared = tmp_path / "shared" / "data"
+    monkeypatch.setattr(mnist, "_checkout_shared_data", lambda: str(shared))
+    (shared / "mnist").mkdir(parents=True)
+    _write_small_set(shared / "mnist")
+    assert mnist.default_dir() == str(shared / "mnist")
+    assert mnist.read_data_sets(validation_size=0).test.num_examples == 4
+    (shared / "mnist" / mnist.TEST_LABELS).unlink()  # an incomplete copy is not used
+    assert mnist.default_dir() == os.path.join(str(tmp_path / "home"), ".cache", "tensorflux", "mnist")
+    monkeypatch.setenv("TENSORFLUX_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert mnist.default_dir() == str(tmp_path / "elsewhere" / "mnist")
 
 
 # -- next_batch epoch semantics ---------------------------------------------------------------------------------------

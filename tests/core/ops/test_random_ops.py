@@ -185,6 +185,32 @@ def test_op_seed_without_graph_seed_is_reproducible_and_differs_by_seed():
     assert not np.array_equal(x, z)
 
 
+def _draw_in_a_fresh_graph(graph_seed, op_seed=None):
+    tf.reset_default_graph()
+    tf.set_random_seed(graph_seed)
+    # The random op comes first, so without an op seed it takes op id 0 and the pair (graph_seed, 0).
+    a, b = tf.random_uniform([8], seed=op_seed), tf.random_normal([8], seed=op_seed)
+    with tf.Session() as sess:
+        return sess.run([a, b])
+
+
+@pytest.mark.parametrize("op_seed", [None, 0], ids=["graph-seed-only", "op-seed-0"])
+def test_graph_seed_0_is_reproducible(op_seed):
+    # TF maps the seeded pair (0, 0) to (0, 2**31 - 1): seed 0 is a seed like any other, not "nondeterministic".
+    first, second = _draw_in_a_fresh_graph(0, op_seed), _draw_in_a_fresh_graph(0, op_seed)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_negative_and_large_seeds_are_reproducible():
+    # TF reduces seeds modulo 2**31 - 1; numpy would reject a negative seed outright.
+    for graph_seed, op_seed in [(-3, None), (5, -7), (2**40, 2**35)]:
+        first, second = _draw_in_a_fresh_graph(graph_seed, op_seed), _draw_in_a_fresh_graph(graph_seed, op_seed)
+        np.testing.assert_array_equal(first[0], second[0])
+        t = tf.random_uniform([1], seed=op_seed)
+        assert 0 <= t.op.get_attr("seed") < 2**31 - 1 and 0 <= t.op.get_attr("seed2") < 2**31 - 1
+
+
 def test_seed_attrs_follow_tf_rules():
     unseeded = tf.random_normal([1])
     assert (unseeded.op.get_attr("seed"), unseeded.op.get_attr("seed2")) == (0, 0)

@@ -10,6 +10,7 @@ from ..op_builder import apply_op, constant_shape
 from .common import define
 
 DEFAULT_GRAPH_SEED = 87654321
+MAXINT32 = 2**31 - 1
 IDX = (dt.int32, dt.int64)
 
 
@@ -37,13 +38,36 @@ def set_random_seed(seed: int | None) -> None:
 
 
 def get_seed(op_seed: int | None) -> tuple[int, int]:
-    """TF's seed rule: (graph seed, op seed), with 0, 0 meaning 'nondeterministic'."""
+    """TF 1.x's seed rule: the (seed, seed2) attrs a random op gets from the graph seed and its own seed.
+
+    With a graph seed, an op without its own seed takes the graph's last op id, so rebuilding the same
+    graph repeats every stream. With neither seed the result is (0, 0), which kernels read as
+    "nondeterministic"; a seeded pair that happens to be (0, 0), such as graph seed 0 on a fresh graph,
+    becomes (0, 2**31 - 1) instead, so that ``tf.set_random_seed(0)`` is as reproducible as any other seed.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> from tensorflux._internal.ops.random_ops import get_seed
+        >>> tf.reset_default_graph()
+        >>> tf.set_random_seed(0)
+        >>> get_seed(0)
+        (0, 2147483647)
+    """
     graph = get_default_graph()
     if graph.seed is not None:
-        return int(graph.seed), int(op_seed if op_seed is not None else graph._id_counter)
-    if op_seed is not None:
-        return DEFAULT_GRAPH_SEED, int(op_seed)
-    return 0, 0
+        seeds = _truncate_seed(graph.seed), _truncate_seed(op_seed if op_seed is not None else graph._id_counter)
+    elif op_seed is not None:
+        seeds = DEFAULT_GRAPH_SEED, _truncate_seed(op_seed)
+    else:
+        return 0, 0
+    if seeds == (0, 0):
+        return 0, MAXINT32
+    return seeds
+
+
+def _truncate_seed(seed: int) -> int:
+    # TF keeps seeds in int32 range this way, which also turns negative seeds (that numpy rejects) positive.
+    return int(seed) % MAXINT32
 
 
 def _random(op_type: str, shape: Any, dtype: Any, seed: int | None, name: str | None) -> Tensor:
