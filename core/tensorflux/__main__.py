@@ -29,15 +29,27 @@ def plugins_report() -> list[dict]:
             for i in plugin_infos()]
 
 
-def devices_report() -> dict:
-    """Every device with its properties, and the plugins that found none (with why)."""
+def devices_report(check: bool = True) -> dict:
+    """Every device with its properties and health, and the plugins that found none (with why).
+
+    ``check`` runs each device's health check (a device whose driver can crash builds and runs a small kernel
+    set in a child process); 'unhealthy: <why>' then marks a device that fails it.
+    """
     from ._internal.devices import DEVICES
     from ._internal.plugins import plugin_infos
 
     infos = plugin_infos()
-    return {"devices": [{**{k: str(v) for k, v in d.describe().items()}, "device": d.name, "plugin": DEVICES.owner(d.name)}
-                        for d in DEVICES.all()],
-            "no_devices": {i.name: i.no_devices_reason for i in infos if i.no_devices_reason}}
+    devices = []
+    for d in DEVICES.all():
+        row = {**{k: str(v) for k, v in d.describe().items()}, "device": d.name, "plugin": DEVICES.owner(d.name)}
+        if check:
+            try:
+                why = d.health_check()
+            except Exception as exc:  # noqa: BLE001 - a failing check is itself the finding
+                why = f"the health check raised {type(exc).__name__}: {exc}"
+            row["health"] = f"unhealthy: {why}" if why else "ok"
+        devices.append(row)
+    return {"devices": devices, "no_devices": {i.name: i.no_devices_reason for i in infos if i.no_devices_reason}}
 
 
 def ops_report(device: str | None) -> list[dict]:
@@ -61,6 +73,8 @@ def ops_report(device: str | None) -> list[dict]:
 
 def info_report() -> dict:
     """Versions and environment, for bug reports."""
+    from ._internal.plugins import plugin_versions
+
     versions = {}
     for dist in ("tensorflux", "numpy", "pluggy", "protobuf", "ml_dtypes"):
         try:
@@ -69,7 +83,8 @@ def info_report() -> dict:
             versions[dist] = "not installed"
     return {"python": sys.version.split()[0], "platform": platform.platform(), "versions": versions,
             "environment": {k: v for k, v in os.environ.items() if k.startswith("TENSORFLUX_")},
-            "plugins": {p["name"]: f"{p['version']} ({p['status']})" for p in plugins_report()}}
+            "plugins": {p["name"]: f"{p['version']} ({p['status']})" for p in plugins_report()},
+            "plugin_dependencies": plugin_versions()}
 
 
 def _print_plugins(report: list[dict]) -> None:
@@ -87,9 +102,14 @@ def _print_plugins(report: list[dict]) -> None:
 
 
 def _print_devices(report: dict) -> None:
-    rows = [[d["device"], d["plugin"], ", ".join(f"{k}: {v}" for k, v in d.items() if k not in ("device", "plugin")) or "-"]
-            for d in report["devices"]]
-    print(_table(rows, ["device", "plugin", "details"]) if rows else "no devices: install a device plugin such as tensorflux-cpu")
+    skip = ("device", "plugin", "health")
+    rows = [[d["device"], d["plugin"], d.get("health", "not checked").split(":")[0],
+             ", ".join(f"{k}: {v}" for k, v in d.items() if k not in skip) or "-"] for d in report["devices"]]
+    print(_table(rows, ["device", "plugin", "health", "details"]) if rows
+          else "no devices: install a device plugin such as tensorflux-cpu")
+    for d in report["devices"]:
+        if d.get("health", "ok") not in ("ok", "not checked"):
+            print(f"{d['device']} is {d['health']}")
     for name, why in report["no_devices"].items():
         print(f"plugin '{name}' has no devices: {why}")
 
@@ -117,8 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "ops":
             cmd.add_argument("--device", help="only ops with a kernel on this device type (e.g. cpu, opencl)")
+        if name == "devices":
+            cmd.add_argument("--no-check", action="store_true",
+                             help="skip the health checks (each builds and runs a few kernels in a child process)")
     args = parser.parse_args(argv)
-    report: Any = {"plugins": plugins_report, "devices": devices_report, "info": info_report}.get(
+    report: Any = {"plugins": plugins_report, "devices": lambda: devices_report(not args.no_check),
+                   "info": info_report}.get(
         args.command, lambda: ops_report(args.device))()
     if args.json:
         print(json.dumps(report, indent=2))

@@ -9,5 +9,6 @@ from ._internal.errors import (  # noqa: F401
     OpError as OpError,
     PluginError as PluginError,
     ResourceExhaustedError as ResourceExhaustedError,
+    UnavailableError as UnavailableError,
     UnimplementedError as UnimplementedError,
 )

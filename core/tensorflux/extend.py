@@ -11,12 +11,18 @@ Example:
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
 from ._internal.devices import Device as Device, canonical_device as canonical_device
 from ._internal.dtypes import ALL_DTYPES as ALL_DTYPES, FLOATING as FLOATING, INTEGER as INTEGER, NUMERIC as NUMERIC
+from ._internal.errors import KernelUnavailable as KernelUnavailable
 from ._internal.executor import KernelContext as KernelContext, VariableSlot as VariableSlot
 from ._internal.fileio import atomic_write as atomic_write
 from ._internal.gradients import not_differentiable as not_differentiable, register_gradient as register_gradient
 from ._internal.op_builder import apply_op as apply_op, constant_value as constant_value
 from ._internal.ops.slicing import index_from_spec as index_from_spec
-from ._internal.plugins import Registrar as Registrar, ensure_discovered as ensure_discovered, plugin_infos as plugin_infos
+from ._internal.plugins import (
+    Registrar as Registrar,
+    ensure_discovered as ensure_discovered,
+    plugin_infos as plugin_infos,
+    plugin_versions as plugin_versions,
+)
 from ._internal.registry import KERNELS as _KERNELS, OPS as _OPS, AttrDef as AttrDef, KernelDef as KernelDef, OpDef as OpDef
 from ._internal.training.optimizer import Optimizer as Optimizer
 from .hookspec import CONTRACT_VERSION as CONTRACT_VERSION, hookimpl as hookimpl

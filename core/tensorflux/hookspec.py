@@ -58,6 +58,15 @@ def tensorflux_register_optimizers(registrar) -> None:
 
 
 @hookspec
+def tensorflux_versions() -> dict:
+    """Versions of what the plugin runs on, for ``python -m tensorflux info``: libraries and drivers by name.
+
+    Optional, and called only by ``info``, so it may import its libraries. Example return value:
+    ``{"pyopencl": "2026.1.4", "PoCL": "3.0-rc2 (LLVM 14.0.6)"}``.
+    """
+
+
+@hookspec
 def tensorflux_register_checkpoint_formats(registrar) -> None:
     """Register checkpoint formats with ``registrar.checkpoint_format(name, fmt)``.
 

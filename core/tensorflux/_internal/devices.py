@@ -90,6 +90,40 @@ class Device:
         """Human-readable facts for ``python -m tensorflux devices`` (platform, name, memory...)."""
         return {}
 
+    def unavailable(self, op_type: str, attrs: dict) -> str:
+        """Why this device cannot run ``op_type`` now although a kernel is registered for it ('' when it can).
+
+        Placement asks before choosing the device, and an op it cannot run goes to another device with a
+        ``PlacementWarning`` stating the reason. A device whose driver may fail to build a kernel overrides
+        this; the default reports ops marked with :meth:`mark_unavailable`.
+
+        Example:
+            >>> from tensorflux.extend import Device
+            >>> d = Device(0)
+            >>> d.mark_unavailable("MatMul", "the driver cannot build the gemm")
+            >>> d.unavailable("MatMul", {}), d.unavailable("AddV2", {})
+            ('the driver cannot build the gemm', '')
+        """
+        marked = self.__dict__.get("_unavailable_ops")
+        return marked.get(op_type, "") if marked else ""
+
+    def mark_unavailable(self, op_type: str, reason: str) -> None:
+        """Record that ``op_type`` cannot run here (the executor calls this when a kernel raises KernelUnavailable)."""
+        self.__dict__.setdefault("_unavailable_ops", {})[op_type] = reason
+
+    def health_check(self) -> str:
+        """'' when the device works, else why not; ``python -m tensorflux devices`` shows it.
+
+        A device whose driver can crash overrides this with a check that builds and runs a small kernel set
+        where a crash cannot take the caller down (a child process). The default has nothing to check.
+
+        Example:
+            >>> from tensorflux.extend import Device
+            >>> Device(0).health_check()
+            ''
+        """
+        return ""
+
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
 

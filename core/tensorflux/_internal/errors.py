@@ -47,6 +47,23 @@ class ResourceExhaustedError(OpError):
     """A device ran out of memory or another resource."""
 
 
+class UnavailableError(OpError):
+    """A device could not run an op's kernel (its driver cannot build it); later plans place the op elsewhere."""
+
+
+class KernelUnavailable(RuntimeError):
+    """Raised by a kernel whose device cannot run it now, such as a program its driver fails to build.
+
+    The executor reports it as :class:`UnavailableError` naming the op, and marks the op unavailable on that
+    device, so that the session's next run places it on another device (with a ``PlacementWarning``).
+
+    Example:
+        >>> from tensorflux.extend import KernelUnavailable
+        >>> issubclass(KernelUnavailable, RuntimeError)
+        True
+    """
+
+
 class InternalError(OpError):
     """A kernel failed in a way that is a bug in the kernel or plugin."""
 

@@ -16,7 +16,14 @@ from typing import Any, Callable
 import numpy as np
 
 from .devices import Device
-from .errors import FailedPreconditionError, InvalidArgumentError, OpError, ResourceExhaustedError
+from .errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    KernelUnavailable,
+    OpError,
+    ResourceExhaustedError,
+    UnavailableError,
+)
 from .graph import Operation, Tensor
 from .passes import Node, PassContext, Ref, consumers, disabled_passes, run_passes
 from .placement import is_host, place
@@ -188,6 +195,9 @@ def _wrap_error(exc: Exception, op: Operation | None) -> Exception:
     where = f"op '{op.name}' ({op.type})" if op is not None else "the plan"
     if isinstance(exc, MemoryError):
         return ResourceExhaustedError(f"out of memory in {where}: {exc}", op)
+    if isinstance(exc, KernelUnavailable):
+        return UnavailableError(f"{where} cannot run on its device: {exc}; the session's next run places it on "
+                                "another device", op)
     if isinstance(exc, OpError):
         if exc.op is None and op is not None:
             return type(exc)(f"{exc.message} [in {where}]", op)

@@ -30,6 +30,11 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
     if op.colocate_with is not None:
         target_dev, _ = place(op.colocate_with, placed)
         kdef = KERNELS.lookup(op.type, target_dev.device_type, op.attrs)
+        why = target_dev.unavailable(op.type, op.attrs) if kdef is not None else ""
+        if why:
+            raise NotFoundError(
+                f"Op '{op.name}' ({op.type}) cannot run on {target_dev.name}, where its variable "
+                f"'{op.colocate_with.name}' lives: {why}", op)
         if kdef is None:
             raise NotFoundError(
                 f"No kernel for op '{op.name}' ({op.type}, {_attr_summary(op)}) on device {target_dev.name}, "
@@ -44,20 +49,28 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
                 f"Op '{op.name}' ({op.type}) is placed on '{op.device}', but no such device is available "
                 f"(available: {known}); install the plugin that provides it", op)
         kdef = KERNELS.lookup(op.type, dev.device_type, op.attrs)
-        if kdef is not None:
+        why = dev.unavailable(op.type, op.attrs) if kdef is not None else ""
+        if kdef is not None and not why:
             placed[op] = (dev, kdef)
             return placed[op]
         result = _choose(op)
         if result is None:
             raise _no_kernel_error(op)
-        warnings.warn(
-            f"Op '{op.name}' ({op.type}) has no kernel on {dev.name}; it runs on {result[0].name} instead",
-            PlacementWarning, stacklevel=4)
+        problem = f"cannot run on {dev.name} ({why})" if why else f"has no kernel on {dev.name}"
+        warnings.warn(f"Op '{op.name}' ({op.type}) {problem}; it runs on {result[0].name} instead",
+                      PlacementWarning, stacklevel=4)
         placed[op] = result
         return result
     result = _choose(op)
     if result is None:
         raise _no_kernel_error(op)
+    preferred = config.preferred_device_type()
+    if preferred and result[0].device_type != preferred:
+        why = next((d.unavailable(op.type, op.attrs) for d in DEVICES.of_type(preferred)
+                    if KERNELS.lookup(op.type, preferred, op.attrs) is not None), "")
+        if why:
+            warnings.warn(f"Op '{op.name}' ({op.type}) cannot run on the preferred device type {preferred} "
+                          f"({why}); it runs on {result[0].name} instead", PlacementWarning, stacklevel=4)
     placed[op] = result
     return result
 
@@ -67,7 +80,7 @@ def _choose(op: Any) -> tuple[Device, KernelDef] | None:
     best = None
     for dev in DEVICES.all():
         kdef = KERNELS.lookup(op.type, dev.device_type, op.attrs)
-        if kdef is None:
+        if kdef is None or dev.unavailable(op.type, op.attrs):
             continue
         rank = (dev.device_type == preferred, dev.priority, -dev.index)
         if best is None or rank > best[0]:

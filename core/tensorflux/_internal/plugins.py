@@ -270,6 +270,17 @@ class PluginManager:
                         self.pm.unregister(name=info.name)
                         self._mark_broken(info, f"{phase} raised {type(exc).__name__}: {exc}")
 
+    def versions(self) -> dict[str, dict]:
+        """What each loaded plugin's ``tensorflux_versions`` hook reports; a failing hook reports its error."""
+        self.ensure_discovered()
+        found: dict[str, dict] = {}
+        for impl in self.pm.hook.tensorflux_versions.get_hookimpls():
+            try:
+                found[impl.plugin_name] = {str(k): str(v) for k, v in dict(impl.function()).items()}
+            except Exception as exc:  # noqa: BLE001 - a diagnostic command must report, not crash
+                found[impl.plugin_name] = {"error": f"tensorflux_versions raised {type(exc).__name__}: {exc}"}
+        return found
+
     def _mark_broken(self, info: PluginInfo, error: str) -> None:
         info.status = "broken"
         info.error = error
@@ -319,6 +330,17 @@ def plugin_infos() -> list[PluginInfo]:
     """Every plugin seen, loaded or not, after discovery."""
     ensure_discovered()
     return list(MANAGER.plugins.values())
+
+
+def plugin_versions() -> dict[str, dict]:
+    """Each plugin's own dependencies and drivers with their versions (its ``tensorflux_versions`` hook).
+
+    Example:
+        >>> from tensorflux.extend import plugin_versions
+        >>> "numba" in plugin_versions().get("cpu", {"numba": ""})
+        True
+    """
+    return MANAGER.versions()
 
 
 def reload_for_tests() -> None:

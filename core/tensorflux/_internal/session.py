@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes as _dtypes
 from .devices import DEVICES, Device
-from .errors import FailedPreconditionError, InvalidArgumentError
+from .errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 from .executor import Plan, compile_plan
 from .graph import Graph, Operation, Tensor, get_default_graph
 from .plugins import ensure_discovered
@@ -184,9 +184,25 @@ class Session:
             build = mapper.build
         else:
             plan, build = cached
-        values = plan.run([_check_feed(t, v) for t, v in feed_items])
+        try:
+            values = plan.run([_check_feed(t, v) for t, v in feed_items])
+        except UnavailableError as exc:
+            self._forget_placement(exc)
+            raise
+
         out = [_to_host(v, d) for v, d in zip(values, plan.fetch_devices)]
         return build(out)
+
+    def _forget_placement(self, exc: UnavailableError) -> None:
+        """After a kernel found its device unable to run it: mark that, and re-place ops of its type next run."""
+        device = self._placement.get(exc.op, (None, None))[0] if exc.op is not None else None
+        if device is None:
+            return
+        device.mark_unavailable(exc.op.type, str(exc.__cause__ or exc))
+        with self._lock:
+            self._plans.clear()
+            for op in [op for op, (dev, _) in self._placement.items() if dev is device and op.type == exc.op.type]:
+                del self._placement[op]
 
     def _feed_items(self, feed_dict: dict) -> tuple:
         items = []

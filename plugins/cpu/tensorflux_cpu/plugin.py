@@ -20,3 +20,15 @@ def tensorflux_register_kernels(registrar) -> None:
 
     for family in (math, array, random, state, nn, conv, pool, training):
         family.register(registrar)
+
+
+@hookimpl
+def tensorflux_versions() -> dict:
+    from importlib import metadata
+
+    import numpy as np
+
+    found = {name: metadata.version(name) for name in ("numba", "llvmlite")}
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    found["BLAS"] = f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    return found

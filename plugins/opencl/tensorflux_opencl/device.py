@@ -14,16 +14,19 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import threading
 import warnings
 from typing import Any
 
 import numpy as np
 
-from tensorflux.extend import Device
+from tensorflux.extend import Device, KernelUnavailable
 
 # Values of at most this many elements that start on the host keep a host copy (read without a sync).
 HOST_COPY_LIMIT = 4096
+# Ops whose kernels need the packed gemm program (see kernels.matmul.gemm_problem).
+GEMM_OPS = frozenset({"MatMul", "Conv2D", "_FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"})
 # Free blocks the pool keeps for reuse, in bytes, before it hands further frees back to the driver.
 POOL_KEEP_BYTES = 1 << 30
 
@@ -260,7 +263,9 @@ class OpenCLDevice(Device):
         self._context = None
         self._queue = None
         self._programs: dict = {}
+        self._broken: dict = {}  # program key -> why it does not build
         self._typed: set = set()  # kernels whose scalar argument types are declared
+        self.gemm_widths: dict = {}  # dtype -> (vector width, why wider ones failed), see kernels.matmul.gemm_width
         self._init_lock = threading.Lock()
         self.launch_lock = threading.Lock()
         self.pool = BufferPool(self)
@@ -289,20 +294,41 @@ class OpenCLDevice(Device):
     def kernels(self, key: Any, source: Any, options: tuple = ()) -> Any:
         """The built program for ``key`` (built from ``source()`` once, cached in memory and on disk).
 
-        Returns an object whose attributes are the program's kernels, each fetched once.
+        Returns an object whose attributes are the program's kernels, each fetched once. A program that comes
+        back without every kernel its source declares (a stale entry in the driver's cache, left by a process
+        that died while building) is rebuilt past both caches; if that also lacks them, :class:`ProgramError`.
         """
         prog = self._programs.get(key)
         if prog is None:
-            import pyopencl as cl
-
+            if key in self._broken:
+                raise ProgramError(self._broken[key])
             text = source()
             if "double" in text:
                 text = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" + text
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # pyopencl's "non-empty compiler output" notes
-                program = cl.Program(self.context, text).build(options=list(options), cache_dir=cache_dir())
+            try:
+                program = self._build_checked(key, text, list(options))
+            except ProgramError as exc:
+                self._broken[key] = str(exc)  # not rebuilt on every call
+                raise
             prog = self._programs[key] = _Kernels(program)
         return prog
+
+    def _build_checked(self, key: Any, text: str, options: list) -> Any:
+        wanted = set(KERNEL_NAME_RE.findall(text))
+        program = _build(self.context, text, options, cache_dir())
+        missing = wanted - program_kernel_names(program)
+        if not missing:
+            return program
+        del program  # a program without its kernels must not outlive the rebuild (PoCL aborts at exit otherwise)
+        # PoCL keys its cache on source and options, so an extra define that changes nothing reaches a fresh build.
+        program = _build(self.context, text, options + [f"-DTFX_REBUILD={os.getpid()}"], False)
+        still = wanted - program_kernel_names(program)
+        if still:
+            raise ProgramError(
+                f"OpenCL program {key!r} on {self.name} ({self.cl_device.name.strip()}) lacks kernels "
+                f"{sorted(still)} even when rebuilt without the driver's cache; the driver's compiler cannot "
+                f"build it (clCreateKernel would fail with INVALID_KERNEL_NAME)")
+        return program
 
     def launch(self, kernel: Any, global_size: tuple, local_size: tuple | None, *args: Any) -> None:
         """Enqueue ``kernel``; arguments are buffers and numpy scalars of the parameters' C types.
@@ -360,11 +386,62 @@ class OpenCLDevice(Device):
                 cl.enqueue_copy(self.queue, out, value.block.buf, is_blocking=True)
         return out
 
+    def unavailable(self, op_type: str, attrs: dict) -> str:
+        """Why ``op_type`` cannot run here: its program does not build (ops on the packed gemm are checked
+        when placed, so a broken gemm sends them to the cpu before a step starts), or a kernel found so."""
+        why = super().unavailable(op_type, attrs)
+        if why or op_type not in GEMM_OPS:
+            return why
+        dtype = getattr(attrs.get("T"), "np_dtype", None)
+        from .kernels.matmul import gemm_problem
+
+        return gemm_problem(self, dtype) if dtype is not None else ""
+
+    def health_check(self) -> str:
+        """Build and run a small kernel set on this device in a child process: '' if it works, else why not."""
+        from . import probe
+
+        return probe.health(self)
+
     def describe(self) -> dict:
         d = self.cl_device
         return {"platform": self.platform.name.strip(), "name": d.name.strip(),
                 "memory": f"{d.global_mem_size / 2**30:.1f} GiB", "compute units": d.max_compute_units,
                 "version": d.version.strip()}
+
+
+KERNEL_NAME_RE = re.compile(r"__kernel\s+void\s+(\w+)")
+
+
+class ProgramError(KernelUnavailable):
+    """An OpenCL program could not be built with all its kernels on a device; the message says which and why.
+
+    As a ``KernelUnavailable``, it makes the session place the op elsewhere from its next run on.
+    """
+
+
+def _build(context: Any, text: str, options: list, cache: Any) -> Any:
+    import pyopencl as cl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyopencl's "non-empty compiler output" notes
+        return cl.Program(context, text).build(options=options, cache_dir=cache)
+
+
+def program_kernel_names(program: Any) -> set[str]:
+    """The names of the kernels a built program holds, as the driver reports them.
+
+    Example:
+        >>> program_kernel_names.__name__
+        'program_kernel_names'
+    """
+    import pyopencl as cl
+
+    try:
+        names = program.get_info(cl.program_info.KERNEL_NAMES)
+    except cl.Error:
+        return set()
+    return {n for n in names.split(";") if n}
 
 
 class _Kernels:

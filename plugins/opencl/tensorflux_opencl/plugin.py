@@ -26,3 +26,20 @@ def tensorflux_register_kernels(registrar) -> None:
     dtypes = supported_dtypes()
     for family in (elementwise, array, reduce, matmul, conv, nn, state, training, random):
         family.register(registrar, dtypes)
+
+
+@hookimpl
+def tensorflux_versions() -> dict:
+    from importlib import metadata
+
+    from .device import enumerate_devices
+
+    found = {}
+    for name in ("pyopencl", "pocl-binary-distribution"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    for device in enumerate_devices()[0]:
+        found[f"{device.name} driver"] = f"{device.platform.version.strip()}; {device.cl_device.version.strip()}"
+    return found

@@ -12,29 +12,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import ctype
+from ..device import ProgramError, ctype
 from ._common import i32, launch_1d
 
 TM = 12  # rows of C per work-item
-WIDTH = {np.dtype(np.float32): 16, np.dtype(np.float64): 8}  # columns of C per work-item: one 512-bit vector
+# Columns of C per work-item (the vector width), widest first: the first one the device's compiler builds and
+# runs correctly is used (see gemm_width). 16 floats fill a 512-bit register; LLVM splits them for narrower
+# targets, except where it cannot (PoCL's znver3 target aborts on them), hence the narrower ones; 1 is scalar.
+WIDTHS = {np.dtype(np.float32): (16, 8, 4, 1), np.dtype(np.float64): (8, 4, 2, 1)}
 GEMM_MIN_WORK = 32 * 32 * 32  # smaller products use the simple kernel (one launch instead of three)
 
 
-def _gemm_source(dtype: np.dtype) -> str:
+def _gemm_source(dtype: np.dtype, w: int) -> str:
     t = ctype(dtype)
-    w = WIDTH[dtype]
     decl = " ".join(f"V acc{r} = (V)(0);" for r in range(TM))
     body = " ".join(f"acc{r} += (V)(ak[{r}]) * bv;" for r in range(TM))
     rows = " ".join(f"__global const T* a{r} = A + (size_t)min(ib * TM + {r}, M - 1) * sam;" for r in range(TM))
     body_a = " ".join(f"acc{r} += (V)(a{r}[ko]) * bv;" for r in range(TM))
     store = "\n".join(
         f"  if (row0 + {r} < M) {{ acc{r} += bv; if (relu) acc{r} = acc{r} > (V)(0) ? acc{r} : (V)(0); "
-        f"if (full) vstore{w}(acc{r}, 0, C + (size_t)(row0 + {r}) * ldc + col0); "
-        f"else {{ T tmp[{w}]; vstore{w}(acc{r}, 0, tmp); for (int j = 0; j < N - col0; j++) "
+        f"if (full) VSTORE(acc{r}, C + (size_t)(row0 + {r}) * ldc + col0); "
+        f"else {{ T tmp[{w}]; VSTORE(acc{r}, tmp); for (int j = 0; j < N - col0; j++) "
         f"C[(size_t)(row0 + {r}) * ldc + col0 + j] = tmp[j]; }} }}" for r in range(TM))
+    vector = (f"typedef {t}{w} V;\n#define VSTORE(v, p) vstore{w}(v, 0, p)\n#define VLOAD(p) vload{w}(0, p)"
+              if w > 1 else "typedef T V;\n#define VSTORE(v, p) (*(p) = (v))\n#define VLOAD(p) (*(p))")
     return f"""
 typedef {t} T;
-typedef {t}{w} V;
+{vector}
 #define TM {TM}
 #define W {w}
 __kernel void pack_a(__global T* ap, __global const T* a, int n, int M, int K, int sam, int sak) {{
@@ -82,7 +86,7 @@ __kernel void gemm(__global T* C, __global const T* Ap, __global const T* Bp, in
   int full = col0 + W <= N;
   T bt[W];
   for (int j = 0; j < W; j++) bt[j] = has_bias && col0 + j < N ? bias[col0 + j] : (T)0;
-  V bv = vload{w}(0, bt);
+  V bv = VLOAD(bt);
 {store}
 }}
 """
@@ -110,11 +114,95 @@ def _strides(rows: int, cols: int, transposed: bool) -> tuple[int, int]:
     return (1, rows) if transposed else (cols, 1)
 
 
-def gemm_program(device, dtype):
-    """The packed-gemm program for ``dtype`` (float32 or float64) on ``device``."""
-    dtype = np.dtype(dtype)
-    return device.kernels(("gemm", dtype), lambda: _gemm_source(dtype))
+def gemm_width(device, dtype) -> tuple[int, str]:
+    """The vector width of the packed gemm for ``dtype`` on ``device``, and why wider ones were passed over.
 
+    Each width in ``WIDTHS`` is tried widest first in child processes (``probe.verdict``), so a width that
+    crashes the driver's compiler cannot take this process down: a tiny vector kernel first (a width the
+    compiler cannot lower fails there in a second), then the gemm itself. The verdicts are cached on disk. Width 0
+    means none works, and the reason says why.
+
+    Example:
+        >>> from tensorflux.extend import list_devices
+        >>> dev = next((d for d in list_devices() if d.device_type == "opencl"), None)
+        >>> dev is None or gemm_width(dev, np.float32)[0] in WIDTHS[np.dtype(np.float32)]
+        True
+    """
+    dtype = np.dtype(dtype)
+    known = device.gemm_widths.get(dtype)
+    if known is None:
+        from .. import probe
+
+        reasons = []
+        for width in WIDTHS[dtype]:
+            params = {"dtype": dtype.name, "width": width}
+            found = probe.verdict(device, f"{probe.__name__}:probe_vectors", params, probe.vector_source(dtype, width))
+            if found.ok:
+                found = probe.verdict(device, f"{__name__}:probe_gemm", params, _gemm_source(dtype, width))
+            if found.ok:
+                break
+            reasons.append(f"width {width}: {found.reason}")
+        else:
+            width = 0
+        known = device.gemm_widths[dtype] = (width, "; ".join(reasons))
+    return known
+
+
+def gemm_problem(device, dtype) -> str:
+    """Why the packed gemm for ``dtype`` cannot run on ``device`` ('' when it can): no vector width passes its
+    probe, or the program of the chosen width does not build with all its kernels in this process.
+
+    Example:
+        >>> from tensorflux.extend import list_devices
+        >>> dev = next((d for d in list_devices() if d.device_type == "opencl"), None)
+        >>> dev is None or gemm_problem(dev, np.float32) == ""
+        True
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in WIDTHS:
+        return ""
+    width, why = gemm_width(device, dtype)
+    if width == 0:
+        return f"no vector width of the packed {dtype.name} gemm works on {device.name} ({why})"
+    try:
+        gemm_program(device, dtype, width)
+    except ProgramError as exc:
+        return str(exc)
+    return ""
+
+
+def gemm_program(device, dtype, width: int):
+    """The packed-gemm program for ``dtype`` (float32 or float64) with vector ``width`` on ``device``."""
+    dtype = np.dtype(dtype)
+    return device.kernels(("gemm", dtype, width), lambda: _gemm_source(dtype, width))
+
+
+def probe_gemm(device, dtype: str, width: int) -> None:
+    """Build the packed gemm of ``width`` and check a small product through every kernel (run in a child).
+
+    Sizes leave partial panels in every direction, so both the full and the edge stores run.
+
+    Example:
+        >>> probe_gemm.__name__
+        'probe_gemm'
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    m, n, k = 2 * TM + 3, 2 * width + 3, 19
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    want = a @ b
+    db = device.from_host(b)
+    # A read in place (gemm_a), then A transposed and packed (pack_a, gemm) with the bias and relu epilogue.
+    got = device.to_host(_packed_gemm(device.from_host(a), db, m, n, k, False, False, width))
+    packed = _pack_a(device, device.from_host(np.ascontiguousarray(a.T)), m, k, True, width)
+    got_fused = device.to_host(_packed_gemm(packed, db, m, n, k, True, False, width, packed,
+                                            device.from_host(bias), True))
+    for result, expected, what in ((got, want, "in place"), (got_fused, np.maximum(want + bias, 0), "packed")):
+        err = float(np.max(np.abs(result - expected)))
+        if not err <= 1e-3 * max(1.0, float(np.max(np.abs(expected)))):
+            raise ArithmeticError(f"the gemm of width {width} ({what}) computed a {m}x{k} @ {k}x{n} product "
+                                  f"with error {err:.3g}")
 
 def gemm(a, b, m: int, n: int, k: int, transpose_a: bool = False, transpose_b: bool = False, packed_a=None,
          bias=None, relu: bool = False):
@@ -137,31 +225,51 @@ def gemm(a, b, m: int, n: int, k: int, transpose_a: bool = False, transpose_b: b
         return zeros_like(out)
     sam, sak = _strides(m, k, transpose_a)
     sbk, sbn = _strides(k, n, transpose_b)
-    if packed_a is None and (a.dtype not in WIDTH or m * n * k < GEMM_MIN_WORK):
+    packable = a.dtype in WIDTHS and (packed_a is not None or m * n * k >= GEMM_MIN_WORK)
+    width = gemm_width(dev, a.dtype)[0] if packable else 0
+    if packable and width == 0:
+        raise ProgramError(gemm_problem(dev, a.dtype))
+    if width == 0:
         prog = dev.kernels(("matmul_naive", a.dtype), lambda: _naive_source(a.dtype))
         launch_1d(dev, prog.mm, m * n, out.buffer, a.buffer, b.buffer, i32(m * n), i32(m), i32(n), i32(k),
                   i32(sam), i32(sak), i32(sbk), i32(sbn), i32(0), i32(0))
         return out
-    w = WIDTH[a.dtype]
-    prog = gemm_program(dev, a.dtype)
-    mb, nb = -(-m // TM), -(-n // w)
-    bp = dev.empty((nb * k * w,), a.dtype)
+    if packed_a is None and transpose_a:
+        # A transposed A is packed, since reading it in place strides a page per k.
+        packed_a = _pack_a(dev, a, m, k, True, width)
+    return _packed_gemm(a, b, m, n, k, transpose_a, transpose_b, width, packed_a, bias, relu, out)
+
+
+def _pack_a(dev, a, m: int, k: int, transpose_a: bool, width: int):
+    """A in the gemm's row-panel layout ``[M/TM][K][TM]``."""
+    sam, sak = _strides(m, k, transpose_a)
+    prog = gemm_program(dev, a.dtype, width)
+    mb = -(-m // TM)
+    ap = dev.empty((mb * k * TM,), a.dtype)
+    launch_1d(dev, prog.pack_a, mb * k, ap.buffer, a.buffer, i32(mb * k), i32(m), i32(k), i32(sam), i32(sak))
+    return ap
+
+
+def _packed_gemm(a, b, m: int, n: int, k: int, transpose_a: bool, transpose_b: bool, width: int, packed_a=None,
+                 bias=None, relu: bool = False, out=None):
+    """The register-blocked gemm of vector ``width``: B packed into panels, A read in place or given packed."""
+    dev = a.device
+    out = dev.empty((m, n), a.dtype) if out is None else out
+    sbk, sbn = _strides(k, n, transpose_b)
+    prog = gemm_program(dev, a.dtype, width)
+    mb, nb = -(-m // TM), -(-n // width)
+    bp = dev.empty((nb * k * width,), a.dtype)
     launch_1d(dev, prog.pack_b, nb * k, bp.buffer, b.buffer, i32(nb * k), i32(n), i32(k), i32(sbk), i32(sbn))
     grid = (nb, mb)  # (walking rows first, so that a B panel stays in cache, measured slower on PoCL)
-    if packed_a is None and not transpose_a:
-        # A row-major is read in place: one launch fewer (a launch costs ~50 us on PoCL). A transposed one is
-        # packed, since reading it in place strides a page per k.
+    if packed_a is None:
+        # A row-major is read in place: one launch fewer (a launch costs ~50 us on PoCL).
+        sam, sak = _strides(m, k, transpose_a)
         dev.launch(prog.gemm_a, grid, (1, 1), out.buffer, a.buffer, bp.buffer, i32(m), i32(n), i32(k), i32(n),
                    i32(sam), i32(sak))
         return out
-    ap = packed_a
-    if ap is None:
-        ap = dev.empty((mb * k * TM,), a.dtype)
-        launch_1d(dev, prog.pack_a, mb * k, ap.buffer, a.buffer, i32(mb * k), i32(m), i32(k), i32(sam), i32(sak))
-    dev.launch(prog.gemm, grid, (1, 1), out.buffer, ap.buffer, bp.buffer, i32(m), i32(n), i32(k), i32(n),
+    dev.launch(prog.gemm, grid, (1, 1), out.buffer, packed_a.buffer, bp.buffer, i32(m), i32(n), i32(k), i32(n),
                (bias if bias is not None else out).buffer, i32(bias is not None), i32(relu))
     return out
-
 
 def matmul(a, b, *, transpose_a, transpose_b):
     if a.ndim != 2 or b.ndim != 2:
