@@ -284,3 +284,41 @@ def test_fusion_applies_adam_to_a_weight_gradient_product_block_by_block(fetch_g
     np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
     fused = [op.type for op in kinds[0].step_ops].count("MatMul") < [op.type for op in kinds[1].step_ops].count("MatMul")
     assert fused != fetch_grad  # a fetched gradient must exist as a value: no fusion then
+
+
+@pytest.fixture
+def fused_conv_without_pool():
+    """The cpu's _FusedConv2D as a device kernel written before fusion took pools: no ``pool`` attribute."""
+    import dataclasses
+
+    from tensorflux._internal.registry import KERNELS
+    from tensorflux.extend import ensure_discovered
+
+    ensure_discovered()
+    real = KERNELS.lookup("_FusedConv2D", "cpu", {"T": tf.float32})
+
+    def no_pool(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation):
+        return real.fn(x, f, bias, strides=strides, padding=padding, explicit_paddings=explicit_paddings,
+                       data_format=data_format, dilations=dilations, activation=activation, pool="")
+
+    older = dataclasses.replace(real, fn=no_pool)
+    KERNELS.remove(real)
+    KERNELS.add(older)
+    yield
+    KERNELS.remove(older)
+    KERNELS.add(real)
+
+
+def test_fusion_leaves_a_pool_to_itself_when_the_fused_kernel_takes_no_pool(fused_conv_without_pool):
+    # Found on the opencl device: its fused kernel ignored the pool the pass had folded in, so inference
+    # returned 4x the rows.
+    rng = np.random.default_rng(2)
+    w = tf.constant(rng.standard_normal((3, 3, 2, 4)).astype(np.float32))
+    b = tf.constant(rng.standard_normal(4).astype(np.float32))
+    x = tf.placeholder(tf.float32, [None, 6, 6, 2])
+    y = tf.nn.max_pool(tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME") + b), [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    feed = {x: rng.standard_normal((3, 6, 6, 2)).astype(np.float32)}
+    opt, plain, kinds_opt, _ = _run_both(y, feed)
+    assert opt.shape == plain.shape == (3, 3, 3, 4)
+    np.testing.assert_allclose(opt, plain, rtol=1e-6, atol=1e-6)
+    assert "Conv2D" not in kinds_opt and kinds_opt[-1] == "MaxPool" and len(kinds_opt) == 2

@@ -95,6 +95,18 @@ def test_conv_bias_relu_chain_fuses_like_cpu():
     _same(build)
 
 
+def test_conv_bias_relu_pool_chain_keeps_its_pool():
+    # The fusion pass once folded the 2x2 pool into a fused kernel here that ignores it: 4x the rows.
+    def build(rng):
+        x, xv = _ph(rng, (3, 8, 8, 2))
+        f = tf.constant(rng.standard_normal((5, 5, 2, 6)).astype(np.float32))
+        b = tf.constant(rng.standard_normal(6).astype(np.float32))
+        h = tf.nn.relu(tf.nn.conv2d(x, f, 1, "SAME") + b)
+        return tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"), {x: xv}
+
+    assert _same(build).shape == (3, 4, 4, 6)
+
+
 @pytest.mark.parametrize("ksize, stride, padding", [(2, 2, "SAME"), (3, 1, "SAME"), (3, 2, "VALID")])
 def test_pooling_and_gradients(ksize, stride, padding):
     def build(rng):

@@ -165,11 +165,12 @@ def _convolutions(nodes: list, ctx: PassContext) -> list:
         if bias is None:
             continue
         chain, activation, pool = [node, add], "", ""
-        relu = _only_reader(add.outputs[0], readers, counts, ctx)
+        # A kernel applies only the stages it takes as attributes (an older device kernel may lack ``pool``).
+        relu = _only_reader(add.outputs[0], readers, counts, ctx) if "activation" in kdef.attr_params else None
         if relu is not None and relu.kind == "kernel" and relu.op.type == "Relu" and relu.device is node.device:
             chain.append(relu)
             activation = "Relu"
-        pooling = _only_reader(chain[-1].outputs[0], readers, counts, ctx)
+        pooling = _only_reader(chain[-1].outputs[0], readers, counts, ctx) if "pool" in kdef.attr_params else None
         if pooling is not None and _is_pool2x2(pooling, node):
             chain.append(pooling)
             pool = "MaxPool2x2"
