@@ -1,8 +1,13 @@
-"""Shared fixtures: every test gets a fresh default graph."""
+"""Shared fixtures: every test gets a fresh default graph. Plugins: pytester, and test isolation (tests/isolation.py)."""
+
+from __future__ import annotations
 
 import pytest
 
 import tensorflux as tf
+from tensorflux.testing.pytest_plugin import COVERAGE, record
+
+pytest_plugins = ["pytester", "tests.isolation"]
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +15,18 @@ def fresh_graph():
     tf.reset_default_graph()
     yield
     tf.reset_default_graph()
+
+
+def pytest_isolation_drain_state() -> dict:
+    """In an isolated child: the conformance coverage recorded since the last call, for the parent's summary."""
+    drained = dict(COVERAGE)
+    COVERAGE.clear()
+    return {"coverage": drained} if drained else {}
+
+
+def pytest_isolation_merge_state(state: dict) -> None:
+    """In the parent: add a child's conformance coverage to the summary printed at the end."""
+    for device, ops in state.get("coverage", {}).items():
+        for op, dtypes in ops.items():
+            for dtype, outcome in dtypes.items():
+                record(op, dtype, outcome, device)

@@ -5,6 +5,11 @@ import pytest
 from tensorflux.extend import list_devices, plugin_infos
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Every OpenCL test runs in a child process (tests/isolation.py): a driver abort fails that test, not the run."""
+    item.add_marker(pytest.mark.isolated)
+
+
 def opencl_missing_reason() -> str:
     """'' when an OpenCL device is registered, else why not (plugin missing, or its no-devices reason)."""
     if any(d.device_type == "opencl" for d in list_devices()):
