@@ -5,7 +5,8 @@
 Trained with Adam (1e-4) on batches of 50; the tutorial's 20,000 steps reach about 99.2% test accuracy.
 Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist, else ../shared/data/mnist beside
 the checkout when it holds them, else ~/.cache/tensorflux/mnist (downloaded there when missing).
-Prints one summary line with the test accuracy and the wall time.
+Prints one summary line with the test accuracy and the wall time. With --logdir DIR, the graph and the
+loss (every --summary-every steps) are written to DIR for ``tensorboard --logdir DIR``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="device to build the model on, e.g. /cpu:0 (default: placement picks one)")
     parser.add_argument("--eval-batch-size", type=int, default=500, help="test images per evaluation run")
     parser.add_argument("--seed", type=int, default=0, help="seed for weight initialization, dropout and shuffling")
+    parser.add_argument("--logdir", default=None,
+                        help="write the loss and the graph here for TensorBoard (tensorboard --logdir DIR)")
+    parser.add_argument("--summary-every", type=int, default=100, help="steps between loss summaries with --logdir")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -97,16 +101,25 @@ def main(argv: list[str] | None = None) -> float:
                                                    staircase=True)
         train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy, global_step=global_step)
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1)), tf.int32))
+    loss_summary = tf.summary.scalar("loss", cross_entropy) if args.logdir else None
 
     with tf.Session() as sess:
+        writer = tf.summary.FileWriter(args.logdir, sess.graph) if args.logdir else None
         sess.run(tf.global_variables_initializer())
         bar = tqdm(range(args.steps), desc="mnist_cnn", unit="step", disable=args.no_progress)
         for step in bar:
             batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-            _, loss = sess.run([train_step, cross_entropy],
-                               feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob})
+            feed = {x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob}
+            if writer is not None and step % args.summary_every == 0:
+                # The summary rides along with the training step, so logging costs no extra forward pass.
+                _, loss, summary = sess.run([train_step, cross_entropy, loss_summary], feed_dict=feed)
+                writer.add_summary(summary, global_step=step)
+            else:
+                _, loss = sess.run([train_step, cross_entropy], feed_dict=feed)
             if step % 100 == 0:
                 bar.set_postfix(loss=f"{loss:.3f}")
+        if writer is not None:
+            writer.close()
         hits = 0
         for i in range(0, mnist.test.num_examples, args.eval_batch_size):
             feed = {x: mnist.test.images[i:i + args.eval_batch_size], y_: mnist.test.labels[i:i + args.eval_batch_size],

@@ -4,7 +4,8 @@
 
 Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist, else ../shared/data/mnist beside
 the checkout when it holds them, else ~/.cache/tensorflux/mnist (downloaded there when missing).
-Prints one summary line with the test accuracy and the wall time.
+Prints one summary line with the test accuracy and the wall time. With --logdir DIR, the graph and the
+loss (every --summary-every steps) are written to DIR for ``tensorboard --logdir DIR``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed for weight initialization and batch shuffling")
     parser.add_argument("--checkpoint-dir", default=os.path.join(tempfile.gettempdir(), "tensorflux", "mnist_mlp"),
                         help="where the final checkpoint and meta graph are saved")
+    parser.add_argument("--logdir", default=None,
+                        help="write the loss and the graph here for TensorBoard (tensorboard --logdir DIR)")
+    parser.add_argument("--summary-every", type=int, default=100, help="steps between loss summaries with --logdir")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -73,15 +77,25 @@ def main(argv: list[str] | None = None) -> float:
     for name, tensor in (("images", images), ("labels", labels), ("logits", logits)):
         tf.add_to_collection(name, tensor)
     saver = tf.train.Saver()
+    loss_summary = tf.summary.scalar("loss", loss) if args.logdir else None
 
     with tf.Session() as sess:
+        writer = tf.summary.FileWriter(args.logdir, sess.graph) if args.logdir else None
         sess.run(tf.global_variables_initializer())
         bar = tqdm(range(args.steps), desc="mnist_mlp", unit="step", disable=args.no_progress)
         for step in bar:
             batch_images, batch_labels = mnist.train.next_batch(args.batch_size)
-            _, loss_value = sess.run([train_op, loss], feed_dict={images: batch_images, labels: batch_labels})
+            feed = {images: batch_images, labels: batch_labels}
+            if writer is not None and step % args.summary_every == 0:
+                # The summary rides along with the training step, so logging costs no extra forward pass.
+                _, loss_value, summary = sess.run([train_op, loss, loss_summary], feed_dict=feed)
+                writer.add_summary(summary, global_step=step)
+            else:
+                _, loss_value = sess.run([train_op, loss], feed_dict=feed)
             if step % 100 == 0:
                 bar.set_postfix(loss=f"{loss_value:.3f}")
+        if writer is not None:
+            writer.close()
         hits = int(sess.run(correct, feed_dict={images: mnist.test.images, labels: mnist.test.labels}))
         os.makedirs(args.checkpoint_dir, exist_ok=True)
         saved = saver.save(sess, os.path.join(args.checkpoint_dir, "checkpoint"), global_step=global_step)

@@ -20,8 +20,8 @@ def _run(script, *args, timeout=120):
 
 @pytest.mark.parametrize("script, options", [
     ("mnist_softmax.py", ["--data-dir", "--steps"]),
-    ("mnist_mlp.py", ["--data-dir", "--steps"]),
-    ("mnist_cnn.py", ["--data-dir", "--steps", "--device"]),
+    ("mnist_mlp.py", ["--data-dir", "--steps", "--logdir"]),
+    ("mnist_cnn.py", ["--data-dir", "--steps", "--device", "--logdir"]),
 ])
 def test_help(script, options):
     result = _run(script, "--help")
@@ -60,3 +60,21 @@ def test_mnist_mlp_saves_a_checkpoint_whose_collections_restore(tmp_path):
         images = tf.get_collection("images")[0]
         _, top = sess.run(tf.nn.top_k(logits, 1), {images: mnist.test.images})
     assert np.mean(top[:, 0] == mnist.test.labels) == pytest.approx(accuracy, abs=1e-4)
+
+
+@pytest.mark.skipif(not (SHARED / "t10k-images-idx3-ubyte.gz").is_file(),
+                    reason=f"the shared MNIST files are not in {SHARED} (../shared/data/mnist from the repo root)")
+def test_mnist_mlp_logdir_writes_the_loss_and_graph_for_tensorboard(tmp_path):
+    ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
+                             reason="tensorboard is not installed; pip install tensorboard")
+    steps, every = 25, 10
+    result = _run("mnist_mlp.py", "--data-dir", str(SHARED), "--steps", str(steps), "--no-progress",
+                  "--checkpoint-dir", str(tmp_path / "ckpt"), "--logdir", str(tmp_path / "logs"),
+                  "--summary-every", str(every))
+    assert result.returncode == 0, result.stderr
+    acc = ea.EventAccumulator(str(tmp_path / "logs"))
+    acc.Reload()
+    assert [s.step for s in acc.Scalars("loss")] == list(range(0, steps, every))
+    assert all(s.value > 0 for s in acc.Scalars("loss"))
+    names = {n.name for n in acc.Graph().node}
+    assert {"hidden1/weights", "hidden2/weights", "softmax_linear/weights", "loss"} <= names

@@ -13,6 +13,7 @@ from .ops import (  # noqa: F401 - each defines its op family
     shape_ops,
     slice_ops,
     state_ops,
+    summary_ops,
     training_ops,
 )
 from .ops.common import CORE_OP_DEFS

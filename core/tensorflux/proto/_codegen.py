@@ -26,18 +26,20 @@ def proto_files() -> list[Path]:
 
 def generate(out_root: Path) -> list[Path]:
     """Run protoc (from grpcio-tools) on every ``.proto`` file; write under ``out_root``; return the modules."""
-    try:
-        from grpc_tools import protoc
-    except ImportError as exc:
-        raise RuntimeError("generating the protobuf modules needs grpcio-tools: pip install grpcio-tools") from exc
-    import importlib.resources
+    import importlib.util
+    import subprocess
 
-    include = str(importlib.resources.files("grpc_tools") / "_proto")
+    spec = importlib.util.find_spec("grpc_tools")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("generating the protobuf modules needs grpcio-tools: pip install grpcio-tools")
+    include = str(Path(list(spec.submodule_search_locations)[0]) / "_proto")
     rel = [str(p.relative_to(SOURCE_ROOT)) for p in proto_files()]
-    args = ["protoc", f"-I{SOURCE_ROOT}", f"-I{include}", f"--python_out={out_root}", *rel]
-    code = protoc.main(args)
-    if code != 0:
-        raise RuntimeError(f"protoc failed (exit {code}) on {', '.join(rel)}")
+    # In a child process: protoc's own protobuf library crashes beside another one loaded in this process
+    # (TensorFlow's, in a test run that imported it).
+    proc = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{SOURCE_ROOT}", f"-I{include}",
+                           f"--python_out={out_root}", *rel], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"protoc failed (exit {proc.returncode}) on {', '.join(rel)}: {proc.stderr.strip()}")
     return sorted((out_root / "tensorflux" / "proto").glob("*_pb2.py"))
 
 

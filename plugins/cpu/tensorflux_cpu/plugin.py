@@ -16,9 +16,9 @@ def tensorflux_register_devices(registrar) -> None:
 
 @hookimpl
 def tensorflux_register_kernels(registrar) -> None:
-    from .kernels import array, conv, math, nn, pool, random, state, training
+    from .kernels import array, conv, math, nn, pool, random, state, summary, training
 
-    for family in (math, array, random, state, nn, conv, pool, training):
+    for family in (math, array, random, state, nn, conv, pool, training, summary):
         family.register(registrar)
 
 

@@ -1,0 +1,1 @@
+"""TensorBoard summaries: the host-side encoders summary kernels share, and event files."""
