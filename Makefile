@@ -12,7 +12,7 @@ EXTRAS_opencl := [pocl]
 PLUGIN_SPECS := $(foreach d,$(patsubst %/pyproject.toml,%,$(PLUGINS)),'$(d)$(EXTRAS_$(notdir $(d)))')
 PROTOS := $(wildcard core/tensorflux/proto/*.proto)
 
-.PHONY: install test demo docs lint clean protos
+.PHONY: install test demo docs lint clean protos fuzz
 
 $(STAMP): pyproject.toml $(PLUGINS) $(PROTOS) Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# Coverage-guided fuzzing (atheris) of every parser, FUZZ_SECONDS each; corpus and crashes in build/fuzz/<parser>/.
+# `make test` runs the short property-based version (tests/fuzz). See docs/hardening.md.
+FUZZ_SECONDS ?= 60
+FUZZ_PARSERS ?= graph_def graph_def_file meta_graph native_index native_checkpoint npz checkpoint_state idx idx_gz
+fuzz: $(STAMP)
+	for p in $(FUZZ_PARSERS); do $(PY) tests/fuzz/run.py $$p $(FUZZ_SECONDS) build/fuzz || exit 1; done

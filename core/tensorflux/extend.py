@@ -24,6 +24,15 @@ from ._internal.plugins import (
     plugin_versions as plugin_versions,
 )
 from ._internal.registry import KERNELS as _KERNELS, OPS as _OPS, AttrDef as AttrDef, KernelDef as KernelDef, OpDef as OpDef
+
+# Summary kernels of every device build the same host-side protos, so they share core's encoders.
+from ._internal.summary.encode import (
+    histogram_summary as histogram_summary,
+    image_summary as image_summary,
+    merge_summary as merge_summary,
+    scalar_summary as scalar_summary,
+    tensor_summary as tensor_summary,
+)
 from ._internal.training.optimizer import Optimizer as Optimizer
 from .hookspec import CONTRACT_VERSION as CONTRACT_VERSION, hookimpl as hookimpl
 

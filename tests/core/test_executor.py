@@ -6,6 +6,7 @@ import gc
 import weakref
 
 import numpy as np
+import pytest
 
 import tensorflux as tf
 
@@ -130,3 +131,151 @@ def test_a_dead_large_input_is_really_donated_at_run_time():
         kdef.fn = original
     np.testing.assert_array_equal(out[:2], [2.0, 2.0])
     assert calls == [(0,)]
+
+
+# A real plugin (entry point in a temporary site) whose kernels lie about what they return, raise, or write
+# into their inputs: the executor must name the op, the plugin, what the graph promised and what came back.
+LIAR_PLUGIN = """
+    import numpy as np
+    from tensorflux.extend import hookimpl, Device
+    TENSORFLUX_CONTRACT = "1.0"
+
+    class Liar(Device):
+        device_type = "liar"
+
+    @hookimpl
+    def tensorflux_register_devices(registrar):
+        registrar.device(Liar(0))
+
+    def wrong_shape(a, b):
+        return np.zeros((7, 7, 7), a.dtype)
+
+    def wrong_dtype(x, y):
+        return (x - y).astype(np.float64)
+
+    def raising(x, y):
+        raise ValueError("the multiply broke")
+
+    def scribbling(x):  # writes into its input without declaring ``donated``
+        np.negative(x, out=x)
+        return x
+
+    def chain_raising(x):
+        raise RuntimeError("the relu broke")
+
+    def chain_wrong_shape(x):
+        return np.exp(x)[:, :1]
+
+    @hookimpl
+    def tensorflux_register_kernels(registrar):
+        for op, fn in {"MatMul": wrong_shape, "Sub": wrong_dtype, "Mul": raising, "Neg": scribbling,
+                       "Square": np.square, "Relu": chain_raising, "Exp": chain_wrong_shape}.items():
+            registrar.kernel(op, "liar", fn)
+"""
+
+LIAR_CODE = """
+    import numpy as np
+    import tensorflux as tf
+
+    def attempt(label, fetch, feed=None, config=None):
+        try:
+            got = tf.Session(config=config).run(fetch, feed)
+            print(label, "RETURNED", getattr(got, "dtype", None), getattr(got, "shape", None))
+        except Exception as exc:
+            print(label, type(exc).__name__, str(exc).replace("\\n", " "))
+
+    a, b = tf.ones([2, 4]), tf.ones([4, 3])
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    with tf.device("/liar:0"):
+        product = tf.matmul(a, b, name="product")
+        difference = tf.subtract(x, 1.0, name="difference")
+        broken = tf.multiply(x, 2.0, name="broken")
+        negated = tf.negative(x, name="negated")
+        fused_raise = tf.nn.relu(tf.square(x), name="fused_relu")
+        fused_shape = tf.exp(tf.square(x), name="fused_exp")
+    fed = np.arange(6, dtype=np.float32).reshape(2, 3)
+    attempt("SHAPE", product)
+    attempt("DTYPE", difference, {x: fed})
+    attempt("RAISE", broken, {x: fed})
+    attempt("SCRIBBLE", negated, {x: fed})
+    print("FEED", fed.ravel().tolist())
+    attempt("FUSED_RAISE", fused_raise, {x: fed})
+    attempt("FUSED_SHAPE", fused_shape, {x: fed})
+    attempt("UNFUSED_SHAPE", fused_shape, {x: fed}, {"disable_passes": "all"})
+"""
+
+
+@pytest.fixture(scope="module")
+def liar_run(tmp_path_factory):
+    from tests.plugin_sandbox import make_site, run
+
+    result = run(make_site(tmp_path_factory.mktemp("liar"), plugins={"liar": LIAR_PLUGIN}), LIAR_CODE)
+    assert result.returncode == 0, result.stderr
+    return {line.split(" ", 1)[0]: line for line in result.stdout.splitlines()}
+
+
+def test_a_kernel_returning_the_wrong_shape_fails_naming_op_plugin_and_both_shapes(liar_run):
+    line = liar_run["SHAPE"]
+    assert line.startswith("SHAPE InternalError "), line
+    assert "op 'product' (MatMul)" in line and "plugin 'liar'" in line
+    assert "shape [7, 7, 7]" in line and "shape [2, 3]" in line
+
+
+def test_a_kernel_returning_the_wrong_dtype_fails_naming_op_plugin_and_both_dtypes(liar_run):
+    line = liar_run["DTYPE"]
+    assert line.startswith("DTYPE InternalError "), line
+    assert "op 'difference' (Sub)" in line and "plugin 'liar'" in line
+    assert "dtype float64" in line and "dtype float32" in line
+
+
+def test_an_error_inside_a_kernel_names_the_op_and_its_plugin(liar_run):
+    line = liar_run["RAISE"]
+    assert line.startswith("RAISE InvalidArgumentError "), line
+    assert "op 'broken' (Mul)" in line and "the multiply broke" in line and "plugin 'liar'" in line
+
+
+def test_a_kernel_writing_into_its_input_cannot_change_the_callers_feed(liar_run):
+    assert liar_run["FEED"] == "FEED [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]"
+    line = liar_run["SCRIBBLE"]
+    assert line.startswith("SCRIBBLE InvalidArgumentError "), line  # the write fails on the read-only feed
+    assert "op 'negated' (Neg)" in line and "plugin 'liar'" in line and "read-only" in line
+
+
+def test_a_fused_step_names_the_plugin_of_the_stage_that_raised(liar_run):
+    line = liar_run["FUSED_RAISE"]
+    assert "op 'fused_relu' (Relu)" in line and "the relu broke" in line and "plugin 'liar'" in line
+
+
+def test_a_fused_steps_result_is_checked_against_its_last_ops_promise(liar_run):
+    for label in ("FUSED_SHAPE", "UNFUSED_SHAPE"):
+        line = liar_run[label]
+        assert line.startswith(f"{label} InternalError "), line
+        assert "op 'fused_exp' (Exp)" in line and "plugin 'liar'" in line
+        assert "shape [2, 1]" in line and "shape [?, 3]" in line
+
+
+def test_feeds_are_never_donated_to_in_place_kernels():
+    from tensorflux._internal.registry import KERNELS
+
+    kdef = KERNELS.lookup("AddV2", "cpu", {"T": tf.float32})
+    calls = []
+    original = kdef.fn
+
+    def spy(x, y, *, donated=()):
+        calls.append(donated)
+        return original(x, y, donated=donated)
+
+    kdef.fn = spy
+    try:
+        x = tf.placeholder(tf.float32, [None])
+        y = x + 1.0  # the feed is dead after this add, and large enough to be worth donating
+        with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
+            sess.run(y, {x: np.zeros(1 << 15, np.float32)})
+            (plan, _), = sess._plans.values()
+            # Even an array that nobody but the run holds (here, made by the generator) is the caller's feed.
+            out = plan.run(np.zeros(1 << 15, np.float32) for _ in range(1))
+    finally:
+        kdef.fn = original
+    np.testing.assert_array_equal(out[0][:2], [1.0, 1.0])
+    assert calls == [(), ()]
+    assert not any(step[5] for step in plan.steps)

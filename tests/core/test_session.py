@@ -260,6 +260,48 @@ def test_plan_is_cached_for_dict_and_namedtuple_fetches(sess):
     assert len(sess._plans) == 2
 
 
+def feed_signatures(count, width=10):
+    """A sum of ``width`` defaulted placeholders, and ``count`` distinct feed dicts (fed subsets) for it."""
+    inputs = [tf.placeholder_with_default(float(i), [], name=f"p{i}") for i in range(width)]
+    total = tf.add_n(inputs)
+    feeds = [{p: 1.0 for bit, p in enumerate(inputs) if mask >> bit & 1} for mask in range(1, count + 1)]
+    return inputs, total, feeds
+
+
+def test_plan_cache_is_bounded_and_keeps_the_recently_used_plans():
+    inputs, total, feeds = feed_signatures(300)
+    with tf.Session(config={"plan_cache_size": 8}) as sess:
+        assert sess.run(total) == sum(range(10))
+        hot = next(reversed(sess._plans.values()))[0]
+        for i, feed in enumerate(feeds):
+            want = sum(1.0 if p in feed else float(k) for k, p in enumerate(inputs))
+            assert sess.run(total, feed) == want
+            assert len(sess._plans) <= 8
+            if i % 4 == 3:  # used every few runs, so never the least recently used of 8
+                sess.run(total)
+                assert any(plan is hot for plan, _ in sess._plans.values()), f"hot plan recompiled after {i} runs"
+        assert len(sess._plans) == 8
+
+
+def test_plan_cache_default_size_bounds_many_feed_signatures():
+    _, total, feeds = feed_signatures(300)
+    with tf.Session() as sess:
+        for feed in feeds:
+            sess.run(total, feed)
+        assert len(sess._plans) == 256
+
+
+def test_plan_cache_size_zero_turns_caching_off_and_bad_sizes_are_refused():
+    _, total, feeds = feed_signatures(3)
+    with tf.Session(config={"plan_cache_size": 0}) as sess:
+        for feed in feeds:
+            sess.run(total, feed)
+        assert len(sess._plans) == 0
+    for bad in (-1, 2.5, "8"):
+        with pytest.raises(ValueError, match=rf"plan_cache_size must be an int >= 0 .*got {re.escape(repr(bad))}"):
+            tf.Session(config={"plan_cache_size": bad})
+
+
 def test_only_the_needed_subgraph_runs(sess):
     unfed = tf.placeholder(tf.float32, name="unrelated")
     counter = tf.Variable(0, name="counter")

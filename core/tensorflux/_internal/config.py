@@ -37,3 +37,31 @@ def disabled_passes() -> set[str]:
     ``fusion``, or ``all``); read when a plan is compiled."""
     raw = os.environ.get("TENSORFLUX_DISABLE_PASSES", "")
     return {p.strip().lower() for p in raw.split(",") if p.strip()}
+
+
+DEFAULT_MAX_EXPANDED_BYTES = 256 * 2**20
+
+
+def max_expanded_bytes() -> int:
+    """TENSORFLUX_MAX_EXPANDED_BYTES: the most bytes one file or graph may make a reader allocate beyond the bytes
+    it holds (a constant filled from a shorter value list, a compressed npz member, a gzip'd IDX file).
+
+    Read each time a reader checks a claimed size, so tests and users can raise it at run time. Accepts an integer
+    with an optional K, M or G suffix (powers of 1024); default 256M.
+
+    Example:
+        >>> import os
+        >>> from tensorflux._internal import config
+        >>> os.environ["TENSORFLUX_MAX_EXPANDED_BYTES"] = "1G"
+        >>> config.max_expanded_bytes()
+        1073741824
+        >>> del os.environ["TENSORFLUX_MAX_EXPANDED_BYTES"]
+    """
+    raw = os.environ.get("TENSORFLUX_MAX_EXPANDED_BYTES", "").strip().upper()
+    if not raw:
+        return DEFAULT_MAX_EXPANDED_BYTES
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(raw[-1], 1)
+    digits = raw[:-1] if scale > 1 else raw
+    if not digits.isdigit():
+        raise ValueError(f"TENSORFLUX_MAX_EXPANDED_BYTES must be a byte count such as 268435456 or 256M, got {raw!r}")
+    return int(digits) * scale

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
@@ -25,6 +27,31 @@ def _session_stack() -> list:
 
 
 _global_default: list = []
+
+DEFAULT_PLAN_CACHE_SIZE = 256
+
+
+def plan_cache_size(config: Any) -> int:
+    """The most compiled plans a session keeps: a session config's ``plan_cache_size``, else 256.
+
+    The cache is least-recently-used: a program that runs many distinct (fetches, feeds) signatures
+    recompiles the ones it has not used for a while instead of growing without bound. 0 turns
+    caching off.
+
+    Example:
+        >>> plan_cache_size({"plan_cache_size": 16}), plan_cache_size(None)
+        (16, 256)
+    """
+    if isinstance(config, dict):
+        size = config.get("plan_cache_size", DEFAULT_PLAN_CACHE_SIZE)
+    else:
+        size = getattr(config, "plan_cache_size", DEFAULT_PLAN_CACHE_SIZE)
+    if size is None:
+        return DEFAULT_PLAN_CACHE_SIZE
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
+        raise ValueError(f"Session config: plan_cache_size must be an int >= 0 (0 turns plan caching off), got "
+                         f"{size!r}")
+    return int(size)
 
 
 def get_default_session() -> "Session | None":
@@ -96,6 +123,8 @@ class _FetchMapper:
 class Session:
     """Runs parts of a graph. Plans are compiled once per (fetches, feeds) signature and reused.
 
+    The most recently used ``config={"plan_cache_size": N}`` plans (default 256) are kept.
+
     Example:
         >>> import tensorflux as tf
         >>> with tf.Session() as sess:
@@ -107,13 +136,14 @@ class Session:
         ensure_discovered()
         self.graph = graph if graph is not None else get_default_graph()
         self._config = config
+        self._plan_cache_size = plan_cache_size(config)
         if config is not None:
             from .passes import disabled_passes
 
             disabled_passes(config)  # an unknown pass name fails here, naming the known ones
         self._closed = False
         self._lock = threading.RLock()
-        self._plans: dict = {}
+        self._plans: OrderedDict = OrderedDict()  # least recently used first
         self._placement: dict = {}
         self._variables: dict = {}
         self._rng_state: dict = {}
@@ -175,12 +205,12 @@ class Session:
         feed_items = self._feed_items(feed_dict) if feed_dict else ()
         mapper = None
         key = (_fetch_key(fetches), tuple(t for t, _ in feed_items))
-        cached = self._plans.get(key) if key[0] is not None else None
+        cached = self._cached_plan(key) if key[0] is not None else None
         if cached is None:
             mapper = _FetchMapper(self.graph, fetches)
             plan = self._plan_for(mapper.unique, [t for t, _ in feed_items])
             if key[0] is not None:
-                self._plans[key] = (plan, mapper.build)
+                self._cache_plan(key, (plan, mapper.build))
             build = mapper.build
         else:
             plan, build = cached
@@ -192,6 +222,22 @@ class Session:
 
         out = [_to_host(v, d) for v, d in zip(values, plan.fetch_devices)]
         return build(out)
+
+    def _cached_plan(self, key: Any) -> Any:
+        with self._lock:  # threads sharing a session reorder the same OrderedDict
+            cached = self._plans.get(key)
+            if cached is not None:
+                self._plans.move_to_end(key)
+            return cached
+
+    def _cache_plan(self, key: Any, entry: tuple) -> None:
+        with self._lock:
+            if self._plan_cache_size == 0 or self._closed:
+                return
+            self._plans[key] = entry
+            self._plans.move_to_end(key)
+            while len(self._plans) > self._plan_cache_size:
+                self._plans.popitem(last=False)
 
     def _forget_placement(self, exc: UnavailableError) -> None:
         """After a kernel found its device unable to run it: mark that, and re-place ops of its type next run."""

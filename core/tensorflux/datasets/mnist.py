@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import gzip
 import hashlib
+import math
 import os
 import struct
 import urllib.error
@@ -28,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from .._internal import config as _config, dtypes as _dtypes
+from .._internal.errors import DataLossError
 from .._internal.fileio import atomic_write
+from .._internal.untrusted import check_expansion, parsing
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -54,8 +57,17 @@ _TIMEOUT_S = 60
 Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
 
 
-class CorruptDataError(ValueError):
-    """An MNIST file exists but is not a valid IDX file (bad gzip, bad header, truncated, bad labels)."""
+class CorruptDataError(DataLossError, ValueError):
+    """An MNIST file exists but is not a valid IDX file (bad gzip, bad header, truncated, bad labels).
+
+    A ``tf.errors.DataLossError``, and a ValueError as before.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> from tensorflux.datasets.mnist import CorruptDataError
+        >>> issubclass(CorruptDataError, (tf.errors.DataLossError, ValueError))
+        True
+    """
 
 
 class DataUnavailableError(FileNotFoundError):
@@ -194,31 +206,38 @@ def _image_dtype(dtype: Any) -> np.dtype:
 
 
 # -- reading IDX files -----------------------------------------------------------------------------
-def _read_gzip(path: str) -> bytes:
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CorruptDataError(f"MNIST file {path} is not a valid gzip file ({exc}); delete it so that it is "
-                               "downloaded again, or replace it with the official file") from None
-
-
 def _parse_idx(path: str, magic: int, ndim: int) -> tuple[tuple[int, ...], bytes]:
-    data = _read_gzip(path)
+    """The dims and data of an IDX ``.gz`` file, its header checked before the data is inflated."""
+    with parsing(f"MNIST file {path}", corrupt=CorruptDataError, invalid=CorruptDataError):
+        try:
+            packed = os.path.getsize(path)
+            with gzip.open(path, "rb") as f:
+                return _read_idx(f, path, magic, ndim, packed)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CorruptDataError(f"MNIST file {path} is not a valid gzip file ({exc}); delete it so that it is "
+                                   "downloaded again, or replace it with the official file") from None
+
+
+def _read_idx(f: Any, path: str, magic: int, ndim: int, packed: int) -> tuple[tuple[int, ...], bytes]:
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise CorruptDataError(f"MNIST file {path} is truncated: {len(data)} bytes, fewer than its {header}-byte header")
-    got_magic, *dims = struct.unpack(f">{1 + ndim}I", data[:header])
+    head = f.read(header)
+    if len(head) < header:
+        raise CorruptDataError(f"MNIST file {path} is truncated: {len(head)} bytes, fewer than its {header}-byte header")
+    got_magic, *dims = struct.unpack(f">{1 + ndim}I", head)
     if got_magic != magic:
         kind = "images" if magic == _IMAGES_MAGIC else "labels"
         raise CorruptDataError(f"MNIST file {path}: magic number {got_magic}, expected {magic} (an IDX {kind} file)")
-    expected = int(np.prod(dims))
-    body = len(data) - header
-    if body != expected:
-        what = "truncated" if body < expected else "longer than its header says"
+    # Python ints: the product of crafted uint32 dims must not wrap around.
+    expected = math.prod(dims)
+    # The header's claim bounds what is inflated: a gzip bomb stops at the limit, not at memory's end.
+    check_expansion(header + expected, packed, f"MNIST file {path}")
+    body = f.read(expected + 1)
+    if len(body) != expected:
+        what = "truncated" if len(body) < expected else "longer than its header says"
+        held = len(body) if len(body) < expected else f"more than {expected}"
         raise CorruptDataError(f"MNIST file {path} is {what}: its header says {' x '.join(map(str, dims))} = {expected} "
-                               f"bytes of data, but it holds {body}")
-    return tuple(dims), data[header:]
+                               f"bytes of data, but it holds {held}")
+    return tuple(dims), body
 
 
 def extract_images(path: str) -> np.ndarray:
@@ -232,7 +251,9 @@ def extract_images(path: str) -> np.ndarray:
     (n, rows, cols), body = _parse_idx(path, _IMAGES_MAGIC, 3)
     if rows == 0 or cols == 0:
         raise CorruptDataError(f"MNIST file {path}: images of {rows} x {cols} pixels")
-    return np.frombuffer(body, dtype=np.uint8).reshape(n, rows, cols, 1)
+    # No images of a huge size still make a shape numpy cannot hold (found by `make fuzz`).
+    with parsing(f"MNIST file {path}", corrupt=CorruptDataError, invalid=CorruptDataError):
+        return np.frombuffer(body, dtype=np.uint8).reshape(n, rows, cols, 1)
 
 
 def extract_labels(path: str, one_hot: bool = False, num_classes: int = NUM_CLASSES) -> np.ndarray:

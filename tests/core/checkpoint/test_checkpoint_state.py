@@ -70,3 +70,14 @@ def test_custom_latest_filename(tmp_path):
             tf.train.Saver().save(sess, str(tmp_path / "m"), latest_filename="sub/best")
     assert tf.train.latest_checkpoint(str(tmp_path), "best") == str(tmp_path / "m")
     assert tf.train.latest_checkpoint(str(tmp_path)) is None
+
+
+def test_crafted_state_files_warn_and_give_none(tmp_path):
+    # Issue 20: nothing a state file holds escapes get_checkpoint_state as anything but a warning and None.
+    for text in [b"model_checkpoint_path: " + b"{" * 5000, b"\xff\xfe"]:
+        (tmp_path / "checkpoint").write_bytes(text)
+        with pytest.warns(UserWarning, match="checkpoint state file"):
+            assert tf.train.get_checkpoint_state(str(tmp_path)) is None
+    (tmp_path / "checkpoint").write_bytes(b'model_checkpoint_path: "a\\000b"')
+    with pytest.warns(UserWarning, match="whose files do not exist"):
+        assert tf.train.latest_checkpoint(str(tmp_path)) is None

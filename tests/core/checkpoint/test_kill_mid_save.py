@@ -141,3 +141,34 @@ def test_kill_at_random_moments_during_big_writes(tmp_path):
         latest = check_latest_is_complete(tmp_path, size=BIG)
         writing = int(marker.split()[1])
         assert latest in (writing - 1, writing), (marker, latest)
+
+
+@pytest.mark.parametrize("fmt, pause_at", [("native", 1), ("native", 2), ("native", 3), ("native", 4), ("npz", 1)],
+                         ids=["native-data", "native-index", "native-meta", "native-state", "npz-archive"])
+def test_the_next_save_removes_a_killed_saves_temporaries(tmp_path, fmt, pause_at):
+    run_and_kill(tmp_path, "pause", pause_at, fmt)  # killed while its temporary file is complete but not renamed
+    temporaries = [n for n in os.listdir(tmp_path) if ".tmp-" in n]
+    assert temporaries, sorted(os.listdir(tmp_path))
+    assert check_latest_is_complete(tmp_path) == 1
+    with tf.Graph().as_default():  # a later save of another prefix, as a restarted training loop's would be
+        v = tf.Variable(tf.fill([SMALL], 1.0), name="big")
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            tf.train.Saver([v], format=fmt).save(sess, str(tmp_path / "after"))
+    assert [n for n in os.listdir(tmp_path) if ".tmp-" in n] == [], temporaries
+
+
+def test_temporaries_of_live_writers_are_kept(tmp_path):
+    """Only a temporary whose writer is gone is stale: a live process's (this one's) and untagged ones stay."""
+    from tensorflux._internal.fileio import temp_prefix
+
+    live = tmp_path / (temp_prefix(tmp_path / "model.index") + "abc")
+    untagged = tmp_path / ".model.index.tmp-abc123"
+    live.write_bytes(b"partial")
+    untagged.write_bytes(b"partial")
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0, name="v")
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            tf.train.Saver([v]).save(sess, str(tmp_path / "model"))
+    assert live.exists() and untagged.exists()

@@ -155,6 +155,67 @@ def test_keep_checkpoint_every_n_hours_keeps_old_files_on_disk(tmp_path):
     assert all(tf.train.checkpoint_exists(str(tmp_path / f"model-{s}")) for s in range(3))
 
 
+@pytest.mark.parametrize("keep", [0, None])
+def test_max_to_keep_zero_or_none_keeps_all_and_records_none_as_tf_does(tmp_path, keep):
+    make_vars()
+    saver = tf.train.Saver(max_to_keep=keep)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(3):
+            saver.save(sess, str(tmp_path / "model"), global_step=step)
+    assert all(tf.train.checkpoint_exists(str(tmp_path / f"model-{s}")) for s in range(3))
+    assert saver.last_checkpoints == []
+    assert list(tf.train.get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths) == [str(tmp_path / "model-2")]
+
+
+@pytest.mark.parametrize("keep", [-1, -5])
+def test_negative_max_to_keep_is_refused_before_anything_is_written(tmp_path, keep):
+    make_vars()
+    with pytest.raises(ValueError, match=rf"max_to_keep must be None or 0 .* or a positive int .*, got {keep}"):
+        tf.train.Saver(max_to_keep=keep)
+    from tensorflux.proto import saver_pb2
+
+    with pytest.raises(ValueError, match=rf"saver_def.max_to_keep must be .*, got {keep}"):
+        tf.train.Saver(saver_def=saver_pb2.SaverDef(max_to_keep=keep))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("keep", [2.5, "3", True])
+def test_max_to_keep_that_is_not_an_int_is_a_type_error_as_in_tf(keep):
+    make_vars()
+    with pytest.raises(TypeError, match=rf"max_to_keep must be an int or None, got {type(keep).__name__} "):
+        tf.train.Saver(max_to_keep=keep)
+
+
+def test_a_saver_does_not_delete_a_checkpoint_another_saver_saved_over(tmp_path):
+    """Two savers of one folder reach the same step: the older one's max_to_keep must not delete the newer save."""
+    w, _ = make_vars()
+    ours, theirs = tf.train.Saver(max_to_keep=1), tf.train.Saver(max_to_keep=1)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        ours.save(sess, str(tmp_path / "model"), global_step=1)
+        sess.run(w.assign(tf.fill([2, 3], 5.0)))
+        theirs.save(sess, str(tmp_path / "model"), global_step=1)  # saved over: model-1 is now theirs
+        ours.save(sess, str(tmp_path / "model"), global_step=2)  # would push model-1 out of ours' list
+    assert theirs.last_checkpoints == [str(tmp_path / "model-1")]
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "model-1"), "layer/w"), np.full((2, 3), 5.0))
+    assert ours.last_checkpoints == [str(tmp_path / "model-2")]
+
+
+def test_a_saver_still_deletes_its_own_old_checkpoints_after_a_failed_save(tmp_path):
+    """A save that raises releases its locks: the next save, and its deletions, proceed."""
+    w, n = make_vars()
+    saver = tf.train.Saver([w, n], max_to_keep=1, format="npz")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        saver.save(sess, str(tmp_path / "model"), global_step=1)
+        with pytest.raises(ValueError, match="is reserved by the npz format"):
+            tf.train.Saver({"__tensorflux_dtypes__": w}, format="npz").save(sess, str(tmp_path / "model"),
+                                                                          global_step=2)
+        saver.save(sess, str(tmp_path / "model"), global_step=3)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model-3.meta", "model-3.npz"]
+
+
 # -- errors --------------------------------------------------------------------------------
 def test_restore_of_a_missing_variable_names_it_and_the_checkpoint(tmp_path):
     make_vars()

@@ -130,7 +130,7 @@ def test_no_variables_means_no_saver_and_saver_def_is_recorded():
 def test_unreadable_meta_file_names_the_file(tmp_path):
     bad = tmp_path / "broken.meta"
     bad.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ValueError, match="broken.meta' is not a valid binary MetaGraphDef"):
+    with pytest.raises(tf.errors.DataLossError, match="broken.meta' is not a valid binary MetaGraphDef"):
         tf.train.import_meta_graph(str(bad))
     with pytest.raises(FileNotFoundError, match="missing.meta' does not exist"):
         tf.train.import_meta_graph(str(tmp_path / "missing.meta"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -132,3 +133,12 @@ def test_sparse_xent_rejects_out_of_range_labels(fast, monkeypatch):
             nn.sparse_softmax_xent(logits, np.array(bad, np.int32))
     with pytest.raises(ValueError, match="labels must have shape"):
         nn.sparse_softmax_xent(logits, np.zeros(3, np.int32))
+
+
+@pytest.mark.parametrize("dtype", [ml_dtypes.bfloat16, np.float16, np.float32, np.int8, np.uint8])
+def test_relu6_keeps_its_input_dtype(dtype):
+    # np.clip promotes bfloat16 to float32: the graph promises the input's dtype (issue 20).
+    x = np.asarray([-3, 0, 2, 6, 9]).astype(dtype)
+    out = nn.relu6(x)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out.astype(np.float64), np.clip(x.astype(np.float64), 0, 6))

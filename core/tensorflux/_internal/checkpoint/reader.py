@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NotFoundError
+from ..errors import DataLossError, NotFoundError
+from ..untrusted import parsing
 from .formats import require_format
 from .state import latest_checkpoint
 
@@ -34,14 +35,17 @@ class CheckpointReader:
 
     def _all(self) -> dict[str, np.ndarray]:
         if self._values is None:
-            self._values = self._format.read(self.prefix)
+            # A plugin format may let any exception out; the reader still raises only the library's errors.
+            with parsing(f"checkpoint '{self.prefix}' ({self.format_name} format)", invalid=DataLossError):
+                self._values = dict(self._format.read(self.prefix))
         return self._values
 
     def _variables(self) -> dict[str, tuple]:
         if self._meta is None:
             describe = getattr(self._format, "variables", None)
             if callable(describe):
-                self._meta = dict(describe(self.prefix))
+                with parsing(f"checkpoint '{self.prefix}' ({self.format_name} format)", invalid=DataLossError):
+                    self._meta = dict(describe(self.prefix))
             else:
                 from .. import dtypes as _dtypes
 

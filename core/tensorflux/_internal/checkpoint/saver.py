@@ -3,12 +3,20 @@
 A save writes, each file atomically and in this order: the checkpoint's own files (the format's
 commit point last), ``<prefix>.meta``, then the ``checkpoint`` state file. Killing the process at
 any moment therefore leaves the previous checkpoint, and a state file naming it, loadable.
+
+Concurrent saves (threads, or processes on one host) take turns: the checkpoint's files and its
+meta graph are written holding ``path_lock(prefix)``, and the state-file update with the
+``max_to_keep`` deletions holding ``path_lock(<state file>)``. A saver deletes an old checkpoint
+only if its files are still the ones it wrote itself: one saved over since, by another saver or
+process, is someone else's and is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
+import threading
 import time
 import warnings
 from typing import Any
@@ -17,11 +25,12 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..errors import InvalidArgumentError, NotFoundError
+from ..fileio import path_lock, remove_stale_temps_in
 from ..graph import Tensor
 from ..serialization import meta_graph as _meta_graph
 from ..variables import Variable, global_variables
 from .formats import DEFAULT_FORMAT, detect_format, get_format, require_format
-from .state import update_checkpoint_state
+from .state import STATE_FILE, update_checkpoint_state
 
 
 class Saver:
@@ -30,7 +39,9 @@ class Saver:
     ``var_list`` is a list of variables (saved under their op names) or a dict ``{name: variable}``;
     by default every global variable of the default graph. ``format`` names a registered checkpoint
     format (``tf.train.list_checkpoint_formats()``); ``restore`` detects the format from the files.
-    At most ``max_to_keep`` recent checkpoints are kept (0 or None keeps all).
+    At most ``max_to_keep`` recent checkpoints are kept; 0 or None keeps every one (and, as in TF,
+    ``last_checkpoints`` then stays empty and the state file lists only the newest). Negative values,
+    which make TF's Saver delete each checkpoint right after writing it, raise ValueError.
 
     Example:
         >>> import os, tempfile, tensorflux as tf
@@ -66,13 +77,16 @@ class Saver:
                              "or pass allow_empty=True")
         self._format_name = format
         self._format = get_format(format)
-        self._max_to_keep = max_to_keep or 0
+        self._max_to_keep = _check_max_to_keep(max_to_keep, "saver_def.max_to_keep" if saver_def is not None
+                                               else "max_to_keep")
         self._keep_hours = keep_checkpoint_every_n_hours
         self._next_preserved = time.time() + keep_checkpoint_every_n_hours * 3600
         self._pad_step_number = pad_step_number
         self._save_relative_paths = save_relative_paths
         self._filename = filename
         self._last_checkpoints: list[tuple[str, float]] = []
+        self._written: dict[str, tuple | None] = {}  # prefix -> fingerprint of the files this saver wrote
+        self._lock = threading.Lock()  # guards the kept list when threads share this saver
         self.saver_def = _meta_graph.default_saver_def(self._max_to_keep, keep_checkpoint_every_n_hours)
 
     # -- introspection -----------------------------------------------------------------------
@@ -121,16 +135,24 @@ class Saver:
             if var.graph is not sess.graph:
                 raise ValueError(f"Saver.save: variable '{var.name}' is not in the session's graph")
             values[name] = sess._read_variable(var)
-        self._format.write(prefix, values)
-        if write_meta_graph:
-            _meta_graph.export_meta_graph(f"{prefix}.{meta_graph_suffix}", saver_def=self.saver_def, graph=sess.graph)
+        with path_lock(prefix):
+            remove_stale_temps_in(os.path.dirname(os.path.abspath(prefix)))  # a killed save's, any format's
+            self._format.write(prefix, values)
+            fingerprint = _fingerprint(self._format, prefix)
+            if write_meta_graph:
+                _meta_graph.export_meta_graph(f"{prefix}.{meta_graph_suffix}", saver_def=self.saver_def,
+                                              graph=sess.graph)
         if write_state:
-            doomed = self._record(prefix)
             save_dir = os.path.dirname(prefix)
-            update_checkpoint_state(save_dir, prefix, self.last_checkpoints, latest_filename,
-                                    [t for _, t in self._last_checkpoints], save_relative_paths=self._save_relative_paths)
-            for old in doomed:
-                _delete_checkpoint(old, meta_graph_suffix)
+            # Read-modify-write of the kept list and the state file, and the deletions, as one step:
+            # another saver of this folder must not delete or unlist what this one just committed.
+            with self._lock, path_lock(os.path.join(save_dir, latest_filename or STATE_FILE)):
+                doomed = self._record(prefix, fingerprint)
+                update_checkpoint_state(save_dir, prefix, self.last_checkpoints, latest_filename,
+                                        [t for _, t in self._last_checkpoints],
+                                        save_relative_paths=self._save_relative_paths)
+                for old, old_fingerprint in doomed:
+                    self._delete_if_ours(old, old_fingerprint, meta_graph_suffix)
         return prefix
 
     def _step_text(self, sess: Any, global_step: Any) -> str:
@@ -139,18 +161,32 @@ class Saver:
         step = int(global_step)
         return f"{step:08d}" if self._pad_step_number else str(step)
 
-    def _record(self, prefix: str) -> list[str]:
-        """Add ``prefix`` as the newest checkpoint; return the prefixes to delete."""
+    def _record(self, prefix: str, fingerprint: tuple | None) -> list[tuple[str, tuple | None]]:
+        """Add ``prefix`` as the newest checkpoint; return ``(prefix, fingerprint)`` of those to delete.
+
+        With ``max_to_keep`` 0 nothing is recorded and nothing deleted, as in TF.
+        """
+        if not self._max_to_keep:
+            return []
         now = time.time()
         self._last_checkpoints = [(p, t) for p, t in self._last_checkpoints if p != prefix] + [(prefix, now)]
+        self._written[prefix] = fingerprint
         doomed = []
-        while self._max_to_keep and len(self._last_checkpoints) > self._max_to_keep:
+        while len(self._last_checkpoints) > self._max_to_keep:
             old, stamp = self._last_checkpoints.pop(0)
+            old_fingerprint = self._written.pop(old, None)
             if stamp >= self._next_preserved:
                 self._next_preserved += self._keep_hours * 3600  # kept on disk by keep_checkpoint_every_n_hours
                 continue
-            doomed.append(old)
+            doomed.append((old, old_fingerprint))
         return doomed
+
+    def _delete_if_ours(self, prefix: str, fingerprint: tuple | None, meta_graph_suffix: str) -> None:
+        """Delete the checkpoint ``prefix`` unless it was saved over since this saver wrote it."""
+        with path_lock(prefix):
+            if fingerprint is not None and _fingerprint(self._format, prefix) != fingerprint:
+                return  # another saver or process committed this prefix since: its checkpoint, not ours
+            _delete_checkpoint(prefix, meta_graph_suffix)
 
     # -- restoring ---------------------------------------------------------------------------
     def restore(self, sess: Any, save_path: str) -> None:
@@ -187,6 +223,40 @@ class Saver:
         """Export the default graph's MetaGraphDef with this saver's SaverDef (see ``tf.train.export_meta_graph``)."""
         return _meta_graph.export_meta_graph(filename, saver_def=self.saver_def, collection_list=collection_list,
                                              as_text=as_text, export_scope=export_scope, clear_devices=clear_devices)
+
+
+def _check_max_to_keep(value: Any, source: str) -> int:
+    """``value`` as the int max_to_keep (0 for None); TypeError or ValueError naming ``source`` otherwise.
+
+    TF accepts ints and None, and raises TypeError for anything else (bools included).
+
+    Example:
+        >>> _check_max_to_keep(None, "max_to_keep"), _check_max_to_keep(3, "max_to_keep")
+        (0, 3)
+    """
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"Saver: {source} must be an int or None, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"Saver: {source} must be None or 0 (keep every checkpoint) or a positive int (keep that "
+                         f"many), got {value}; TF's Saver accepts a negative value but then deletes every checkpoint "
+                         "right after writing it")
+    return int(value)
+
+
+def _fingerprint(fmt: Any, prefix: str) -> tuple | None:
+    """Identity of checkpoint ``prefix``'s first file (its commit point: native's index, the npz archive) now.
+
+    Every save renames a new file into place, so a save over the prefix changes the inode. Only the
+    first file counts, because a killed save may leave an extra data file beside a checkpoint that
+    nobody saved over. None when it cannot be told.
+    """
+    try:
+        st = os.stat(fmt.files(prefix)[0])
+    except Exception:  # noqa: BLE001 - a plugin format's files() failing only costs the ownership check
+        return None
+    return (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
 
 
 def _check_value(name: str, var: Variable, value: np.ndarray, where: str) -> np.ndarray:

@@ -69,13 +69,13 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
             text = f.read()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, or a NUL byte in the path
         warnings.warn(f"checkpoint state file '{path}' cannot be read: {exc}", stacklevel=2)
         return None
     state = checkpoint_state_pb2.CheckpointState()
     try:
         text_format.Parse(text, state)
-    except text_format.ParseError as exc:
+    except Exception as exc:  # noqa: BLE001 - ParseError, or whatever else crafted text provokes: same verdict
         warnings.warn(f"checkpoint state file '{path}' is not a valid CheckpointState: {exc}", stacklevel=2)
         return None
     if not state.model_checkpoint_path:

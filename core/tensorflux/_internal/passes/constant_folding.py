@@ -2,7 +2,8 @@
 
 Its outputs become constants of the plan (read-only, so a fetch copies them and no kernel writes into
 them). Only nodes on host-memory devices are folded, and only results up to ``MAX_BYTES``; a node
-whose kernel raises is left in the plan, so the error surfaces at run time, naming the op, as before.
+whose kernel raises, or returns a value the graph did not promise (another dtype, or a shape its
+static shape rules out), is left in the plan, so the error surfaces at run time, naming the op and plugin.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ def _freeze(value: Any) -> Any:
 
 def _small(value: Any) -> bool:
     return not isinstance(value, np.ndarray) or value.nbytes <= MAX_BYTES
+
+
+def _as_promised(value: Any, key: Any) -> bool:
+    from ..executor import mismatch  # the executor imports the passes
+
+    dtype = getattr(getattr(key, "dtype", None), "np_dtype", None)
+    return dtype is None or mismatch(value, dtype, key.shape._dims) is None
 
 
 def run(nodes: list, ctx: PassContext) -> list:
@@ -54,7 +62,9 @@ def run(nodes: list, ctx: PassContext) -> list:
         except Exception:  # noqa: BLE001 - left to fail at run time, with the usual error
             kept.append(node)
             continue
-        if len(values) != len(node.outputs) or not all(_small(v) for v in values):
+        # A result that breaks the graph's promise stays a run-time step, whose check names the kernel's plugin.
+        if (len(values) != len(node.outputs) or not all(_small(v) for v in values)
+                or not all(_as_promised(v, key) for v, key in zip(values, node.outputs))):
             kept.append(node)
             continue
         for key, value in zip(node.outputs, values):

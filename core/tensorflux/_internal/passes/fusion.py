@@ -228,13 +228,22 @@ class ElementwiseChain:
     """One step running several kernels in turn, each on the previous one's result.
 
     ``stages`` are ``(kernel, argument map, donated position or -1, op)``; an argument map entry is an
-    index into the chain's inputs, or -1 for the previous stage's result.
+    index into the chain's inputs, or -1 for the previous stage's result. ``plugins`` names each stage's
+    kernel's plugin: an error names the one that raised, and ``plugin`` (the last stage's) is the one
+    whose result the executor checks against the graph's promise.
+
+    Example:
+        >>> import numpy as np
+        >>> ElementwiseChain([(np.negative, [0], -1, None), (np.add, [-1, 0], -1, None)])(np.ones(2)).tolist()
+        [0.0, 0.0]
     """
 
-    __slots__ = ("stages", "_compiled")
+    __slots__ = ("stages", "_compiled", "plugins", "plugin")
 
-    def __init__(self, stages: list) -> None:
+    def __init__(self, stages: list, plugins: list | None = None) -> None:
         self.stages = stages
+        self.plugins = plugins or [""] * len(stages)
+        self.plugin = self.plugins[-1] if self.plugins else ""
         compiled = []
         for fn, argmap, donate, op in stages:
             # Common shapes get a direct call: f(prev), f(prev, input j), f(input j, prev).
@@ -252,8 +261,9 @@ class ElementwiseChain:
     def __call__(self, *inputs: Any) -> Any:
         value = None
         op = None
+        index = -1
         try:
-            for stage in self._compiled:
+            for index, stage in enumerate(self._compiled):  # noqa: B007 - the handler reads it
                 fn, shape, j, argmap, donate, op = stage
                 if (donate >= 0 and type(value) is np.ndarray and value.nbytes >= DONATE_MIN_BYTES
                         and value.base is None and value.flags.writeable):
@@ -271,7 +281,9 @@ class ElementwiseChain:
                 else:
                     value = fn(*[value if k < 0 else inputs[k] for k in argmap])
         except Exception as exc:
-            exc.tensorflux_op = op  # the executor names this op in the error
+            exc.tensorflux_op = op  # the executor names this op, and its kernel's plugin, in the error
+            if 0 <= index < len(self.plugins) and self.plugins[index]:
+                exc.tensorflux_plugin = self.plugins[index]
             raise
         return value
 
@@ -316,6 +328,7 @@ def _chains(nodes: list, ctx: PassContext) -> list:
 def _fuse_chain(chain: list) -> Node:
     inputs: list = []
     stages = []
+    plugins = []
     for i, node in enumerate(chain):
         prev = chain[i - 1].outputs[0] if i else None
         argmap, donate = [], -1
@@ -329,5 +342,7 @@ def _fuse_chain(chain: list) -> Node:
                 inputs.append(key)
             argmap.append(inputs.index(key))
         stages.append((node.fn, argmap, donate, node.op))
+        plugins.append((node.kdef.plugin or "core") if node.kdef is not None else "")
     last = chain[-1]
-    return Node(last.op, "kernel", last.device, None, ElementwiseChain(stages), inputs, [last.outputs[0]])
+    return Node(last.op, "kernel", last.device, None, ElementwiseChain(stages, plugins), inputs,
+                [last.outputs[0]])

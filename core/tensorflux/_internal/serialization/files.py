@@ -7,7 +7,9 @@ from typing import Any
 
 from google.protobuf import message as _message, text_format
 
+from ..errors import DataLossError
 from ..fileio import write_bytes_atomic
+from ..untrusted import parsing
 
 
 def write_proto(path: str, proto: Any, as_text: bool) -> str:
@@ -20,35 +22,66 @@ def write_proto(path: str, proto: Any, as_text: bool) -> str:
 def parse_proto(data: bytes, message_cls: type, what: str) -> Any:
     """Parse ``data`` as text format when it looks like text, else as binary; errors name ``what``.
 
-    Parsing is pure data decoding: nothing in the file is executed.
+    Parsing is pure data decoding: nothing in the file is executed. Whatever the bytes are, the only error is
+    DataLossError (a RecursionError from text nested too deeply included), or ResourceExhaustedError.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> from tensorflux.proto import graph_pb2
+        >>> from tensorflux._internal.serialization.files import parse_proto
+        >>> len(parse_proto(b'node { name: "a" op: "NoOp" }', graph_pb2.GraphDef, "file 'g.pbtxt'").node)
+        1
+        >>> try:
+        ...     parse_proto(b"\\xff\\xff", graph_pb2.GraphDef, "file 'g.pb'")
+        ... except tf.errors.DataLossError as e:
+        ...     print(str(e)[:38])
+        file 'g.pb' is not a valid binary Grap
     """
+    with parsing(what):
+        return _parse(data, message_cls, what)
+
+
+def _parse(data: bytes, message_cls: type, what: str) -> Any:
     msg = message_cls()
     text = _as_text(data)
     if text is not None:
         try:
             text_format.Parse(text, msg)
             return msg
-        except text_format.ParseError as text_error:
+        except (text_format.ParseError, RecursionError) as text_error:
+            reason = "nested too deeply" if isinstance(text_error, RecursionError) else text_error
             msg = message_cls()
             try:
                 msg.ParseFromString(data)
                 return msg
             except _message.DecodeError:
-                raise ValueError(f"{what} is not a valid {message_cls.__name__} in text format: {text_error}") from None
+                raise DataLossError(f"{what} is not a valid {message_cls.__name__} in text format: {reason}") from None
     try:
         msg.ParseFromString(data)
     except _message.DecodeError as exc:
-        raise ValueError(f"{what} is not a valid binary {message_cls.__name__}: {exc}") from None
+        raise DataLossError(f"{what} is not a valid binary {message_cls.__name__}: {exc}") from None
     return msg
 
 
 def read_proto(path: str, message_cls: type) -> Any:
-    """Read a binary or text-format ``message_cls`` from ``path``; errors name the file."""
+    """Read a binary or text-format ``message_cls`` from ``path``; errors name the file.
+
+    Example:
+        >>> import os, tempfile
+        >>> from tensorflux.proto import graph_pb2
+        >>> from tensorflux._internal.serialization.files import read_proto
+        >>> path = os.path.join(tempfile.mkdtemp(), "g.pbtxt")
+        >>> _ = open(path, "w").write('node { name: "a" op: "NoOp" }')
+        >>> read_proto(path, graph_pb2.GraphDef).node[0].name
+        'a'
+    """
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"{message_cls.__name__} file '{path}' does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise DataLossError(f"{message_cls.__name__} file '{path}' cannot be read: {exc}") from None
     return parse_proto(data, message_cls, f"file '{path}'")
 
 

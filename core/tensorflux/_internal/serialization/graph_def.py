@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 from ...proto import graph_pb2
 from ..devices import canonical_device
+from ..errors import InvalidArgumentError
 from ..graph import Graph, Operation, Tensor, get_default_graph
 from ..op_builder import apply_op
 from ..registry import OPS, OpDef
+from ..untrusted import parsing
 from .attr_value import attr_from_proto, attr_to_proto, shape_to_proto
+from .tensor_proto import dtype_from_enum
 
 # The GraphDef version of the TensorFlow release (2.21) whose op semantics exported graphs follow.
 GRAPH_DEF_PRODUCER = 2474
@@ -73,7 +76,8 @@ def as_graph_def_message(graph_def: Any) -> graph_pb2.GraphDef:
     else:
         raise TypeError(f"import_graph_def: graph_def must be a GraphDef proto, got {type(graph_def).__name__}")
     out = graph_pb2.GraphDef()
-    out.ParseFromString(data)
+    with parsing("import_graph_def: the serialized graph_def"):
+        out.ParseFromString(data)
     return out
 
 
@@ -107,16 +111,63 @@ def import_graph_def(graph_def: Any, input_map: dict | None = None, return_eleme
 
 def import_graph_def_scoped(graph_def: Any, input_map: dict | None, name: str,
                             clear_devices: bool = False) -> "_Importer":
-    """Import into the default graph under name scope ``name``; the returned importer resolves original names."""
+    """Import into the default graph under name scope ``name``; the returned importer resolves original names.
+
+    All or nothing: on any error the graph is left exactly as it was (see :func:`all_or_nothing`).
+    """
     gdef = as_graph_def_message(graph_def)
     graph = get_default_graph()
+    if graph.finalized:
+        raise RuntimeError("Graph is finalized and cannot be modified (import_graph_def)")
     mapped = _normalize_input_map(graph, dict(input_map or {}))
     nodes = {node.name for node in gdef.node}
     missing = sorted(k for k in mapped if _node_name(k) not in nodes)
     if missing:
-        raise ValueError(f"import_graph_def: input_map names tensors that are not in graph_def: {missing}")
-    with graph.name_scope(name) as scope:
-        return _Importer(graph, gdef, scope, mapped, clear_devices).run()
+        raise InvalidArgumentError(f"import_graph_def: input_map names tensors that are not in graph_def: {missing}")
+    # A graph's content is not a file: whatever it provokes is invalid content, not corruption.
+    with all_or_nothing(graph), parsing("import_graph_def", corrupt=InvalidArgumentError):
+        with graph.name_scope(name) as scope:
+            return _Importer(graph, gdef, scope, mapped, clear_devices).run()
+
+
+@contextlib.contextmanager
+def all_or_nothing(graph: Graph) -> Iterator[None]:
+    """Undo everything the block adds to ``graph`` (ops, consumers, names in use, collections) if it raises.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> from tensorflux._internal.serialization.graph_def import all_or_nothing
+        >>> g = tf.Graph()
+        >>> with g.as_default():
+        ...     try:
+        ...         with all_or_nothing(g):
+        ...             _ = tf.constant(1.0, name="a")
+        ...             raise ValueError("later node is bad")
+        ...     except ValueError:
+        ...         pass
+        ...     g.get_operations(), tf.constant(2.0, name="a").name
+        ([], 'a:0')
+    """
+    n_ops = len(graph._op_list)
+    names = dict(graph._names_in_use)
+    collections = {k: list(v) for k, v in graph._collections.items()}
+    version, id_counter = graph.version, graph._id_counter
+    try:
+        yield
+    except BaseException:
+        added = set(graph._op_list[n_ops:])
+        for op in added:
+            graph._ops.pop(op.name, None)
+            for t in op.inputs:
+                if t.op not in added:
+                    t._consumers[:] = [c for c in t._consumers if c is not op]
+        del graph._op_list[n_ops:]
+        graph._names_in_use.clear()
+        graph._names_in_use.update(names)
+        graph._collections.clear()
+        graph._collections.update(collections)
+        graph.version, graph._id_counter = version, id_counter
+        raise
 
 
 def _normalize_input_map(graph: Graph, input_map: dict) -> dict:
@@ -276,7 +327,22 @@ def _node_attrs(node: Any, op_def: OpDef) -> dict:
             _drop_unknown_attr(node, key, av)
             continue
         attrs[key] = attr_from_proto(adef.kind, av, what)
+    _check_value_dtype(node, op_def)
     return attrs
+
+
+def _check_value_dtype(node: Any, op_def: OpDef) -> None:
+    """A Const's ``dtype`` attr must name its ``value``'s dtype, as TensorFlow requires; else the op would
+    promise one dtype and produce another."""
+    kinds = {k: a.kind for k, a in op_def.attr_defs.items()}
+    if kinds.get("dtype") != "type" or kinds.get("value") != "tensor" or "dtype" not in node.attr or "value" not in node.attr:
+        return
+    where = f"node '{node.name}' ({node.op})"
+    declared = dtype_from_enum(node.attr["dtype"].type, f"attr 'dtype' of {where}")
+    actual = dtype_from_enum(node.attr["value"].tensor.dtype, f"attr 'value' of {where}")
+    if declared is not actual:
+        raise InvalidArgumentError(f"import_graph_def: {where} has attr dtype {declared.name}, but its value is a "
+                                   f"{actual.name} tensor; they must agree")
 
 
 def _drop_unknown_attr(node: Any, key: str, av: Any) -> None:

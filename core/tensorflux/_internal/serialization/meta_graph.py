@@ -12,10 +12,12 @@ import warnings
 from typing import Any
 
 from ...proto import meta_graph_pb2, saver_pb2, variable_pb2
+from ..errors import InvalidArgumentError
 from ..graph import Graph, GraphKeys, Operation, Tensor, get_default_graph
+from ..untrusted import parsing
 from ..variables import Variable
 from .files import parse_proto, read_proto, write_proto
-from .graph_def import as_graph_def_message, graph_to_graph_def, import_graph_def_scoped
+from .graph_def import all_or_nothing, as_graph_def_message, graph_to_graph_def, import_graph_def_scoped
 
 # Collections whose items TF serializes as VariableDef protos.
 VARIABLE_COLLECTIONS = frozenset({
@@ -130,7 +132,8 @@ def as_meta_graph_message(meta_graph_or_file: Any) -> meta_graph_pb2.MetaGraphDe
         return parse_proto(meta_graph_or_file, meta_graph_pb2.MetaGraphDef, "the given bytes")
     if hasattr(meta_graph_or_file, "SerializeToString"):
         out = meta_graph_pb2.MetaGraphDef()
-        out.ParseFromString(meta_graph_or_file.SerializeToString())
+        with parsing("the given MetaGraphDef"):
+            out.ParseFromString(meta_graph_or_file.SerializeToString())
         return out
     raise TypeError(f"expected a MetaGraphDef or the path of a .meta file, got {type(meta_graph_or_file).__name__}")
 
@@ -145,7 +148,8 @@ def import_scoped_meta_graph(meta_graph_or_file: Any, clear_devices: bool = Fals
     """
     mg = as_meta_graph_message(meta_graph_or_file)
     graph = graph or get_default_graph()
-    with graph.as_default():
+    # All or nothing, collections included: a bad collection must not leave the graph half imported.
+    with graph.as_default(), all_or_nothing(graph), parsing("import_meta_graph", corrupt=InvalidArgumentError):
         graph_def = _without_tensorflow_saver(mg)
         importer = import_graph_def_scoped(graph_def, input_map, import_scope or "", clear_devices=clear_devices)
         variables = _ImportedVariables(importer)
@@ -153,7 +157,7 @@ def import_scoped_meta_graph(meta_graph_or_file: Any, clear_devices: bool = Fals
         for key in sorted(mg.collection_def, key=lambda k: (k not in VARIABLE_COLLECTIONS, k)):
             for item in _collection_items(key, mg.collection_def[key], importer, variables):
                 graph.add_to_collection(key, item)
-    elements = None if return_elements is None else [importer.lookup(n) for n in return_elements]
+        elements = None if return_elements is None else [importer.lookup(n) for n in return_elements]
     var_list = {name: var for name, var in variables.by_name.items()
                 if var in graph.get_collection(GraphKeys.GLOBAL_VARIABLES)}
     return var_list, elements
@@ -227,7 +231,8 @@ def _collection_items(key: str, cdef: meta_graph_pb2.CollectionDef, importer: An
         out = []
         for raw in cdef.bytes_list.value:
             vdef = variable_pb2.VariableDef()
-            vdef.ParseFromString(raw)
+            with parsing(f"import_meta_graph: a VariableDef in collection '{key}'"):
+                vdef.ParseFromString(raw)
             out.append(variables.from_proto(vdef, key))
         return out
     if kind == "bytes_list":

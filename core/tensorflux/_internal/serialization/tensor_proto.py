@@ -5,13 +5,16 @@ Nothing here evaluates file content: values are decoded with ``np.frombuffer`` a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ...proto import tensor_pb2, tensor_shape_pb2
 from .. import dtypes as _dtypes
+from ..errors import InvalidArgumentError
 from ..shapes import TensorShape, as_shape
+from ..untrusted import InvalidArgumentTypeError, check_expansion
 
 _REF_OFFSET = 100
 
@@ -31,7 +34,7 @@ def dtype_from_enum(enum: int, what: str) -> _dtypes.DType:
         return _dtypes.as_dtype(int(base))
     except TypeError:
         known = ", ".join(f"{d.name}={d.enum}" for d in _dtypes.ALL_DTYPES)
-        raise TypeError(f"{what}: DataType {enum} is not supported by Tensorflux; supported: {known}") from None
+        raise InvalidArgumentTypeError(f"{what}: DataType {enum} is not supported by Tensorflux; supported: {known}") from None
 
 
 def shape_to_proto(shape: Any) -> tensor_shape_pb2.TensorShapeProto:
@@ -53,13 +56,13 @@ def shape_to_proto(shape: Any) -> tensor_shape_pb2.TensorShapeProto:
 
 
 def shape_from_proto(proto: tensor_shape_pb2.TensorShapeProto, what: str = "shape") -> TensorShape:
-    """The TensorShape a TensorShapeProto describes; sizes below -1 raise ValueError naming ``what``."""
+    """The TensorShape a TensorShapeProto describes; sizes below -1 raise InvalidArgumentError naming ``what``."""
     if proto.unknown_rank:
         return TensorShape(None)
     dims = []
     for d in proto.dim:
         if d.size < -1:
-            raise ValueError(f"{what}: dimension size {d.size} is invalid; expected -1 (unknown) or >= 0")
+            raise InvalidArgumentError(f"{what}: dimension size {d.size} is invalid; expected -1 (unknown) or >= 0")
         dims.append(None if d.size == -1 else int(d.size))
     return TensorShape(dims)
 
@@ -97,7 +100,11 @@ def to_tensor_proto(value: Any, dtype: Any = None) -> tensor_pb2.TensorProto:
 
 
 def from_tensor_proto(proto: tensor_pb2.TensorProto, what: str = "tensor") -> np.ndarray:
-    """Decode a TensorProto into a new numpy array; malformed protos raise ValueError naming ``what``.
+    """Decode a TensorProto into a new numpy array; malformed protos raise InvalidArgumentError naming ``what``.
+
+    Sizes are checked before anything is allocated: ``tensor_content`` must hold exactly the shape's bytes, and
+    a value list shorter than the shape (TF repeats its last value) may expand only up to
+    ``TENSORFLUX_MAX_EXPANDED_BYTES``.
 
     Example:
         >>> import numpy as np
@@ -108,38 +115,45 @@ def from_tensor_proto(proto: tensor_pb2.TensorProto, what: str = "tensor") -> np
     dt = dtype_from_enum(proto.dtype, what)
     shape = shape_from_proto(proto.tensor_shape, what)
     if not shape.is_fully_defined():
-        raise ValueError(f"{what}: a tensor value needs a fully defined shape, got {shape}")
+        raise InvalidArgumentError(f"{what}: a tensor value needs a fully defined shape, got {shape}")
     dims = tuple(shape.as_list())
-    count = int(np.prod(dims, dtype=np.int64))
+    # Python ints: a product of crafted dims must not wrap around in int64.
+    count = math.prod(dims)
     if proto.tensor_content:
         if dt is _dtypes.string:
-            raise ValueError(f"{what}: string tensors cannot use tensor_content; expected string_val")
+            raise InvalidArgumentError(f"{what}: string tensors cannot use tensor_content; expected string_val")
         itemsize = dt.np_dtype.itemsize
         if len(proto.tensor_content) != count * itemsize:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{what}: tensor_content has {len(proto.tensor_content)} bytes, but a {dt.name} tensor of shape "
                 f"{list(dims)} needs {count * itemsize}"
             )
         flat = np.frombuffer(proto.tensor_content, dtype=dt.np_dtype.newbyteorder("<")).astype(dt.np_dtype)
         return flat.reshape(dims)
     field = _VAL_FIELD[dt.name]
-    values = list(getattr(proto, field))
+    values = getattr(proto, field)
     if len(values) > count:
-        raise ValueError(f"{what}: {field} has {len(values)} values, but shape {list(dims)} holds only {count}")
+        raise InvalidArgumentError(f"{what}: {field} has {len(values)} values, but shape {list(dims)} holds only {count}")
+    # An object array holds one 8-byte reference per element; the strings themselves are in the proto already.
+    itemsize = 8 if dt is _dtypes.string else dt.np_dtype.itemsize
+    check_expansion(count * itemsize, len(values) * itemsize, what)
     if dt is _dtypes.string:
         out = np.empty(count, dtype=object)
-        out[:] = values + [values[-1] if values else b""] * (count - len(values))
+        out[:len(values)] = list(values)
+        out[len(values):] = values[-1] if len(values) else b""
         return out.reshape(dims)
     if dt.name in _HALF:
-        raw = np.asarray(values, dtype=np.int64)
+        raw = np.fromiter(values, dtype=np.int64, count=len(values))
         if raw.size and (raw.min() < 0 or raw.max() > 0xFFFF):
-            raise ValueError(f"{what}: half_val holds {dt.name} bit patterns in [0, 65535], got {raw.min()}..{raw.max()}")
+            raise InvalidArgumentError(
+                f"{what}: half_val holds {dt.name} bit patterns in [0, 65535], got {raw.min()}..{raw.max()}")
         flat = raw.astype(np.uint16).view(dt.np_dtype)
     else:
         try:
-            flat = np.asarray(values, dtype=dt.np_dtype) if values else np.zeros(0, dtype=dt.np_dtype)
+            # fromiter, not a list: a list of Python numbers would take ~8x the bytes of the packed field.
+            flat = np.fromiter(values, dtype=dt.np_dtype, count=len(values))
         except OverflowError as exc:
-            raise ValueError(f"{what}: {field} holds a value out of range for {dt.name}: {exc}") from None
+            raise InvalidArgumentError(f"{what}: {field} holds a value out of range for {dt.name}: {exc}") from None
     if flat.size < count:
         # TF's rule: a short value list repeats its last value; an empty one means zeros.
         fill = flat[-1] if flat.size else np.zeros((), dtype=dt.np_dtype)

@@ -41,7 +41,7 @@ def relu(x, *, donated=()):
 
 
 def relu6(x):
-    return np.clip(x, x.dtype.type(0), x.dtype.type(6))
+    return _as(np.clip(x, x.dtype.type(0), x.dtype.type(6)), x)  # np.clip promotes bfloat16 to float32
 
 
 def elu(x):
