@@ -116,3 +116,43 @@ def test_no_loading_path_uses_pickle_or_eval():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+FRAGILE_FORMAT_PLUGIN = """
+    from tensorflux.extend import CheckpointFormat, hookimpl
+
+    TENSORFLUX_CONTRACT = "1.0"
+
+    class Fragile(CheckpointFormat):
+        def files(self, prefix):
+            return [prefix + ".fragile"]
+
+        def detect(self, prefix):
+            raise UnicodeDecodeError("utf-8", b"\\xff", 0, 1, "invalid start byte")
+
+        def write(self, prefix, tensors):
+            raise NotImplementedError
+
+        def read(self, prefix):
+            raise NotImplementedError
+
+    @hookimpl
+    def tensorflux_register_checkpoint_formats(registrar):
+        registrar.checkpoint_format("fragile", Fragile())
+"""
+
+
+def test_a_format_whose_detect_raises_gives_a_data_loss_error_naming_it(tmp_path):
+    code = f"""
+        import tensorflux as tf
+        v = tf.Variable([1.0], name="v")
+        with tf.Session() as sess:
+            try:
+                tf.train.Saver().restore(sess, {str(tmp_path / "missing")!r})
+            except tf.errors.DataLossError as exc:
+                print("ERROR", exc)
+    """
+    result = run(make_site(tmp_path / "site", plugins={"fragile": FRAGILE_FORMAT_PLUGIN}), code)
+    assert result.returncode == 0, result.stderr
+    assert "ERROR checkpoint format 'fragile' failed to inspect" in result.stdout
+    assert "UnicodeDecodeError" in result.stdout

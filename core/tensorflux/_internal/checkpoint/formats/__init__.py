@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import NotFoundError
+from ...errors import DataLossError, NotFoundError
 from ...plugins import CHECKPOINT_FORMATS
 
 REQUIRED_METHODS = ("write", "read", "detect", "files")
@@ -93,7 +93,12 @@ def detect_format(prefix: str) -> tuple[str, Any] | None:
     ordered = [n for n in names if n == DEFAULT_FORMAT] + [n for n in names if n != DEFAULT_FORMAT]
     for name in ordered:
         fmt = CHECKPOINT_FORMATS.get(name)
-        if fmt.detect(prefix):
+        try:
+            found = fmt.detect(prefix)
+        except Exception as exc:  # noqa: BLE001 - a plugin's detect() sees hostile files too
+            raise DataLossError(f"checkpoint format '{name}' failed to inspect '{prefix}': "
+                                f"{type(exc).__name__}: {exc}") from exc
+        if found:
             return name, fmt
     return None
 
