@@ -6,6 +6,12 @@ Without --data-dir the files are read from $TENSORFLUX_DATA_DIR/mnist, else ../s
 the checkout when it holds them, else ~/.cache/tensorflux/mnist (downloaded there when missing).
 Prints one summary line with the test accuracy and the wall time. With --logdir DIR, the graph and the
 loss (every --summary-every steps) are written to DIR for ``tensorboard --logdir DIR``.
+
+    mpiexec -n 2 python examples/mnist_mlp.py --distributed
+
+With --distributed each MPI rank trains on its shard of the training set and gradients are averaged
+across ranks (tf.distribute). --batch-size stays the global batch, split evenly among the ranks, so
+the run takes the same optimization steps as a single process; only rank 0 prints, logs and saves.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="write the loss and the graph here for TensorBoard (tensorboard --logdir DIR)")
     parser.add_argument("--summary-every", type=int, default=100, help="steps between loss summaries with --logdir")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over the ranks of mpiexec; --batch-size is split among them")
     return parser.parse_args(argv)
 
 
@@ -63,6 +71,14 @@ def main(argv: list[str] | None = None) -> float:
     except (tf.datasets.mnist.DataUnavailableError, tf.datasets.mnist.CorruptDataError) as exc:
         sys.exit(f"mnist_mlp: {exc}")  # the message says what to pass; a traceback would bury it
     tf.set_random_seed(args.seed)
+    batch_size, chief, train_data = args.batch_size, True, mnist.train
+    if args.distributed:
+        tf.distribute.init()
+        ranks = tf.distribute.size()
+        if args.batch_size % ranks:
+            sys.exit(f"mnist_mlp: --batch-size {args.batch_size} must be divisible by the {ranks} MPI ranks")
+        batch_size, chief = args.batch_size // ranks, tf.distribute.is_chief()
+        train_data = tf.distribute.shard_dataset(mnist.train)
 
     images = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="images")
     labels = tf.placeholder(tf.int64, [None], name="labels")
@@ -72,19 +88,27 @@ def main(argv: list[str] | None = None) -> float:
 
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="xentropy")
     global_step = tf.Variable(0, name="global_step", trainable=False)
-    train_op = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
+    optimizer = tf.train.GradientDescentOptimizer(args.learning_rate)
+    if args.distributed:
+        optimizer = tf.distribute.DistributedOptimizer(optimizer)
+    train_op = optimizer.minimize(loss, global_step=global_step)
     correct = tf.reduce_sum(tf.cast(tf.nn.in_top_k(logits, labels, 1), tf.int32))
     for name, tensor in (("images", images), ("labels", labels), ("logits", logits)):
         tf.add_to_collection(name, tensor)
     saver = tf.train.Saver()
-    loss_summary = tf.summary.scalar("loss", loss) if args.logdir else None
+    sync = tf.distribute.broadcast_global_variables(0) if args.distributed else None
+    # Only the chief writes: the other ranks hold the same variables, and their writes would race.
+    logdir = args.logdir if chief else None
+    loss_summary = tf.summary.scalar("loss", loss) if logdir else None
 
     with tf.Session() as sess:
-        writer = tf.summary.FileWriter(args.logdir, sess.graph) if args.logdir else None
+        writer = tf.summary.FileWriter(logdir, sess.graph) if logdir else None
         sess.run(tf.global_variables_initializer())
-        bar = tqdm(range(args.steps), desc="mnist_mlp", unit="step", disable=args.no_progress)
+        if sync is not None:
+            sess.run(sync)
+        bar = tqdm(range(args.steps), desc="mnist_mlp", unit="step", disable=args.no_progress or not chief)
         for step in bar:
-            batch_images, batch_labels = mnist.train.next_batch(args.batch_size)
+            batch_images, batch_labels = train_data.next_batch(batch_size)
             feed = {images: batch_images, labels: batch_labels}
             if writer is not None and step % args.summary_every == 0:
                 # The summary rides along with the training step, so logging costs no extra forward pass.
@@ -97,6 +121,8 @@ def main(argv: list[str] | None = None) -> float:
         if writer is not None:
             writer.close()
         hits = int(sess.run(correct, feed_dict={images: mnist.test.images, labels: mnist.test.labels}))
+        if not chief:
+            return hits / mnist.test.num_examples
         os.makedirs(args.checkpoint_dir, exist_ok=True)
         saved = saver.save(sess, os.path.join(args.checkpoint_dir, "checkpoint"), global_step=global_step)
     test_accuracy = hits / mnist.test.num_examples

@@ -195,7 +195,7 @@ def assign_sub(ref, value, use_locking: bool = False, name=None):  # noqa: ANN00
 def __getattr__(name: str):  # noqa: ANN202
     import importlib
 
-    if name in ("nn", "train", "test", "testing", "datasets", "extend", "summary"):
+    if name in ("nn", "train", "test", "testing", "datasets", "extend", "summary", "distribute"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'tensorflux' has no attribute '{name}'")
 

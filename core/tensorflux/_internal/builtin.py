@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..hookspec import CONTRACT_VERSION, hookimpl
 from .ops import (  # noqa: F401 - each defines its op family
     array_ops,
+    collective_ops,
     conv_ops,
     math_ops,
     nn_ops,

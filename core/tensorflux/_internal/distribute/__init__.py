@@ -1,0 +1,1 @@
+"""Private implementation of ``tensorflux.distribute``: the MPI communicator and host-side collectives."""
