@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import tensorflux as tf
 from tensorflux.testing.pytest_plugin import COVERAGE, record
 
 pytest_plugins = ["pytester", "tests.isolation"]
+
+
+@pytest.fixture(scope="module")
+def tfr():
+    """TensorFlow's v1 API (``tf.compat.v1``), the reference of the interop tests, imported once per module."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    real = pytest.importorskip("tensorflow", reason="tensorflow is not installed; `make test` installs "
+                                                    "tensorflow-cpu==2.21.0 for the interop tests")
+    return real.compat.v1
 
 
 @pytest.fixture(autouse=True)

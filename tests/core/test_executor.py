@@ -110,11 +110,15 @@ def test_optimizer_updates_in_place_only_when_nobody_holds_the_old_value():
         assert not sess._variables[v.op.name].value.flags.writeable
 
 
-def test_a_dead_large_input_is_really_donated_at_run_time():
+@pytest.fixture
+def add_donations():
+    """The ``donated`` positions each call of the cpu AddV2 kernel receives, recorded while the test runs."""
     from tensorflux._internal.registry import KERNELS
+    from tensorflux.extend import ensure_discovered
 
+    ensure_discovered()
     kdef = KERNELS.lookup("AddV2", "cpu", {"T": tf.float32})
-    calls = []
+    calls: list = []
     original = kdef.fn
 
     def spy(x, y, *, donated=()):
@@ -122,15 +126,17 @@ def test_a_dead_large_input_is_really_donated_at_run_time():
         return original(x, y, donated=donated)
 
     kdef.fn = spy
-    try:
-        x = tf.placeholder(tf.float32, [None])
-        y = tf.exp(x) + 1.0  # exp's result dies here: the add may write into it
-        with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
-            out = sess.run(y, {x: np.zeros(1 << 15, np.float32)})
-    finally:
-        kdef.fn = original
+    yield calls
+    kdef.fn = original
+
+
+def test_a_dead_large_input_is_really_donated_at_run_time(add_donations):
+    x = tf.placeholder(tf.float32, [None])
+    y = tf.exp(x) + 1.0  # exp's result dies here: the add may write into it
+    with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
+        out = sess.run(y, {x: np.zeros(1 << 15, np.float32)})
     np.testing.assert_array_equal(out[:2], [2.0, 2.0])
-    assert calls == [(0,)]
+    assert add_donations == [(0,)]
 
 
 # A real plugin (entry point in a temporary site) whose kernels lie about what they return, raise, or write
@@ -254,28 +260,14 @@ def test_a_fused_steps_result_is_checked_against_its_last_ops_promise(liar_run):
         assert "shape [2, 1]" in line and "shape [?, 3]" in line
 
 
-def test_feeds_are_never_donated_to_in_place_kernels():
-    from tensorflux._internal.registry import KERNELS
-
-    kdef = KERNELS.lookup("AddV2", "cpu", {"T": tf.float32})
-    calls = []
-    original = kdef.fn
-
-    def spy(x, y, *, donated=()):
-        calls.append(donated)
-        return original(x, y, donated=donated)
-
-    kdef.fn = spy
-    try:
-        x = tf.placeholder(tf.float32, [None])
-        y = x + 1.0  # the feed is dead after this add, and large enough to be worth donating
-        with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
-            sess.run(y, {x: np.zeros(1 << 15, np.float32)})
-            (plan, _), = sess._plans.values()
-            # Even an array that nobody but the run holds (here, made by the generator) is the caller's feed.
-            out = plan.run(np.zeros(1 << 15, np.float32) for _ in range(1))
-    finally:
-        kdef.fn = original
+def test_feeds_are_never_donated_to_in_place_kernels(add_donations):
+    x = tf.placeholder(tf.float32, [None])
+    y = x + 1.0  # the feed is dead after this add, and large enough to be worth donating
+    with tf.Session(config={"disable_passes": ["fusion"]}) as sess:
+        sess.run(y, {x: np.zeros(1 << 15, np.float32)})
+        (plan, _), = sess._plans.values()
+        # Even an array that nobody but the run holds (here, made by the generator) is the caller's feed.
+        out = plan.run(np.zeros(1 << 15, np.float32) for _ in range(1))
     np.testing.assert_array_equal(out[0][:2], [1.0, 1.0])
-    assert calls == [(), ()]
+    assert add_donations == [(), ()]
     assert not any(step[5] for step in plan.steps)

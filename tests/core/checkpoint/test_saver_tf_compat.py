@@ -16,15 +16,6 @@ import tensorflux as tf
 STEPS = 4
 
 
-@pytest.fixture(scope="module")
-def tfr():
-    """TensorFlow's v1 API, imported once for this module."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    real = pytest.importorskip("tensorflow", reason="tensorflow is not installed; `make install` installs "
-                                                    "tensorflow-cpu==2.21.0 for the interop tests")
-    return real.compat.v1
-
-
 def saves(api, directory, max_to_keep):
     """Save STEPS step-numbered checkpoints with ``api``'s Saver; return what a user can observe afterwards."""
     with api.Graph().as_default():

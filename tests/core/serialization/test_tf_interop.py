@@ -6,23 +6,12 @@ here is skipped, with the reason, where it is not installed (``make install`` in
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 import tensorflux as tf
 
 BATCH = np.random.default_rng(7).normal(size=(5, 4)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def tfr():
-    """TensorFlow's v1 API (``tf.compat.v1``), imported once for this module."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    real = pytest.importorskip("tensorflow", reason="tensorflow is not installed; `make install` installs "
-                                                    "tensorflow-cpu==2.21.0 for the interop tests")
-    return real.compat.v1
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ and TF's own reader reads our event files. Skipped where TensorFlow is not insta
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 import pytest
@@ -17,15 +16,6 @@ VALUES = RNG.normal(0.5, 2.0, size=(6, 5)).astype(np.float32)
 SIGNED_IMAGES = RNG.uniform(-3.0, 2.0, (2, 4, 6, 3)).astype(np.float32)
 UINT8_IMAGES = RNG.integers(0, 256, (3, 5, 4, 1), np.uint8)
 TEXT = ["alpha", "**beta**"]
-
-
-@pytest.fixture(scope="module")
-def tfr():
-    """TensorFlow's v1 API (``tf.compat.v1``), imported once for this module."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    real = pytest.importorskip("tensorflow", reason="tensorflow is not installed; `make install` installs "
-                                                    "tensorflow-cpu==2.21.0 for the interop tests")
-    return real.compat.v1
 
 
 def _build(lib):
