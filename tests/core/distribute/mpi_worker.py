@@ -35,6 +35,19 @@ def allreduce() -> None:
     _report(grads=[g.tolist() for g in grads], ops=n_ops, rank_sum=int(total_value[0]))
 
 
+def recycling() -> None:
+    """Outputs of one allreduce op run twice: a result still held must not be overwritten by the next run."""
+    x = tf.placeholder(tf.float32, [1000])
+    [y] = tf.distribute.allreduce([x], average=False)
+    with tf.Session() as sess:
+        first = sess.run(y, {x: np.full(1000, 1.0, np.float32)})
+        second = sess.run(y, {x: np.full(1000, 2.0, np.float32)})
+        sess.run(y, {x: np.full(1000, 3.0, np.float32)})  # `second` is still held too
+        del first
+        fourth = sess.run(y, {x: np.full(1000, 4.0, np.float32)})
+    _report(second=float(second[0]), fourth=float(fourth[0]))
+
+
 def broadcast() -> None:
     tf.set_random_seed(100 + tf.distribute.rank())  # a different initial value on every rank
     w = tf.Variable(tf.random_normal([4]))
@@ -76,9 +89,11 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "allreduce":
         allreduce()
+    elif mode == "recycling":
+        recycling()
     elif mode == "broadcast":
         broadcast()
     elif mode == "regression":
         regression(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else -1)
     else:
-        sys.exit(f"mpi_worker: unknown mode {mode!r}; expected allreduce, broadcast or regression")
+        sys.exit(f"mpi_worker: unknown mode {mode!r}; expected allreduce, recycling, broadcast or regression")

@@ -65,6 +65,13 @@ def _worker(mode: str, *args: object) -> list[str]:
     return [str(HERE / "mpi_worker.py"), mode, *map(str, args)]
 
 
+def test_an_allreduce_result_the_caller_still_holds_is_never_reused():
+    # The op reduces into its last output buffer again once nobody holds it (sparing a fresh buffer's page
+    # faults); a held result, or a view of it, must keep its values.
+    for r in _results(_launch(2, *_worker("recycling")), 2):
+        assert (r["second"], r["fourth"]) == (4.0, 8.0)
+
+
 @pytest.mark.parametrize("ranks", [2, 4])
 def test_distributed_optimizer_averages_gradients_in_fused_buckets(ranks):
     results = _results(_launch(ranks, *_worker("allreduce")), ranks)

@@ -7,6 +7,7 @@ started without an MPI launcher and without mpi4py is a world of one: collective
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,7 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
             return [a]
         # One tensor needs no packing: reduce straight into the output, as a raw Allreduce would.
         send = np.ascontiguousarray(a)
-        out = np.empty_like(send)
+        out = _recycled_output(send)
         c.Allreduce(send, out, op=MPI.SUM)
         _scale(out, average, n)
         return [out]
@@ -102,6 +103,24 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
         outs.append(buf[offset:offset + s].reshape(a.shape))
         offset += s
     return outs
+
+
+# The last output buffer per (shape, dtype): a fresh one costs its page faults on first touch, as much as
+# the Allreduce itself below 16 MB, so a buffer nobody holds any more is reduced into again.
+_OUTPUTS: dict = {}
+_MAX_RECYCLED = 16
+
+
+def _recycled_output(like: np.ndarray) -> np.ndarray:
+    key = (like.shape, like.dtype.str)
+    buf = _OUTPUTS.get(key)
+    # Held only by the cache, this frame and getrefcount's argument: the caller of the last run let it go
+    # (a view of it, kept by a user, would hold a reference too).
+    if buf is None or sys.getrefcount(buf) > 3:
+        if key not in _OUTPUTS and len(_OUTPUTS) >= _MAX_RECYCLED:
+            _OUTPUTS.pop(next(iter(_OUTPUTS)))  # the oldest shape: a few buckets recur, one-off shapes do not
+        buf = _OUTPUTS[key] = np.empty_like(like)
+    return buf
 
 
 def _scale(buf: np.ndarray, average: bool, n: int) -> None:
