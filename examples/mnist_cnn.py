@@ -98,14 +98,13 @@ def main(argv: list[str] | None = None) -> float:
     except (tf.datasets.mnist.DataUnavailableError, tf.datasets.mnist.CorruptDataError) as exc:
         sys.exit(f"mnist_cnn: {exc}")  # the message says what to pass; a traceback would bury it
     tf.set_random_seed(args.seed)
-    batch_size, chief, train_data = args.batch_size, True, mnist.train
+    train_data, batch_size = mnist.train, args.batch_size
     if args.distributed:
-        tf.distribute.init()
-        ranks = tf.distribute.size()
-        if args.batch_size % ranks:
-            sys.exit(f"mnist_cnn: --batch-size {args.batch_size} must be divisible by the {ranks} MPI ranks")
-        batch_size, chief = args.batch_size // ranks, tf.distribute.is_chief()
-        train_data = tf.distribute.shard_dataset(mnist.train)
+        try:
+            train_data, batch_size = tf.distribute.data_parallel(mnist.train, args.batch_size)
+        except ValueError as exc:
+            sys.exit(f"mnist_cnn: --batch-size: {exc}")
+    chief = tf.distribute.is_chief() if args.distributed else True
 
     with tf.device(args.device) if args.device else contextlib.nullcontext():
         x = tf.placeholder(tf.float32, [None, 784], name="x")

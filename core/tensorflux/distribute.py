@@ -38,7 +38,7 @@ from ._internal.variables import Variable, global_variables
 
 __all__ = [
     "BroadcastGlobalVariablesHook", "DistributedOptimizer", "allreduce", "allreduce_arrays", "broadcast",
-    "broadcast_arrays", "broadcast_global_variables", "init", "is_chief", "local_rank", "rank", "shard",
+    "broadcast_arrays", "broadcast_global_variables", "data_parallel", "init", "is_chief", "local_rank", "rank", "shard",
     "shard_dataset", "size",
 ]
 
@@ -375,3 +375,25 @@ def shard_dataset(dataset: Any) -> Any:
     part._epochs_completed, part._index_in_epoch = 0, 0
     part._rng = copy.deepcopy(dataset._rng)
     return part
+
+
+
+def data_parallel(dataset: Any, global_batch: int) -> tuple[Any, int]:
+    """Start MPI and return this rank's shard of ``dataset`` and its share of a ``global_batch``.
+
+    The global batch is split evenly among the ranks, so a run takes the same optimizer steps as one
+    process over the same batches.
+
+    Example:
+        >>> import numpy as np, tensorflux as tf
+        >>> from tensorflux.datasets.mnist import DataSet
+        >>> ds = DataSet(np.zeros((8, 1, 1, 1), np.uint8), np.arange(8, dtype=np.uint8), seed=0)
+        >>> shard, batch = tf.distribute.data_parallel(ds, 4)
+        >>> batch * tf.distribute.size()
+        4
+    """
+    init()
+    ranks = size()
+    if global_batch % ranks:
+        raise ValueError(f"the batch size {global_batch} must be divisible by the {ranks} MPI ranks")
+    return shard_dataset(dataset), global_batch // ranks
