@@ -9,7 +9,11 @@ Example:
 from __future__ import annotations
 
 from . import errors as errors
-from ._internal import overloads as _overloads  # noqa: F401 - installs Tensor operator overloads
+from ._internal import (
+    builtin as _builtin,
+    overloads as _overloads,  # noqa: F401 - installs Tensor operator overloads
+    plugins as _plugins,
+)
 from ._internal.dtypes import (
     DType as DType,  # noqa: A004
     as_dtype as as_dtype,
@@ -150,6 +154,12 @@ from ._internal.session import (
     Session as Session,
     get_default_session as get_default_session,
 )
+from ._internal.session_config import (
+    ConfigProto as ConfigProto,
+    GPUOptions as GPUOptions,
+    GraphOptions as GraphOptions,
+    OptimizerOptions as OptimizerOptions,
+)
 from ._internal.shapes import TensorShape as TensorShape
 from ._internal.variables import (
     Variable as Variable,
@@ -161,6 +171,10 @@ from ._internal.variables import (
     trainable_variables as trainable_variables,
     variables_initializer as variables_initializer,
 )
+
+# Core's own op families, formats and optimizers are a plugin like any other, handed to the plugin manager here
+# so that the manager (below them) never imports them.
+_plugins.set_core_plugin(_builtin)
 
 
 def assign(ref, value, validate_shape: bool = True, use_locking: bool = True, name=None):  # noqa: ANN001, ANN201

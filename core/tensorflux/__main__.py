@@ -35,7 +35,7 @@ def devices_report(check: bool = True) -> dict:
     ``check`` runs each device's health check (a device whose driver can crash builds and runs a small kernel
     set in a child process); 'unhealthy: <why>' then marks a device that fails it.
     """
-    from ._internal.devices import DEVICES
+    from ._internal.registry import DEVICES
     from ._internal.plugins import plugin_infos
 
     infos = plugin_infos()
@@ -55,14 +55,14 @@ def devices_report(check: bool = True) -> dict:
 def ops_report(device: str | None) -> list[dict]:
     """Kernel coverage: for each op, the dtypes each device type's kernels claim ('any' when unrestricted)."""
     from ._internal.plugins import ensure_discovered
-    from ._internal.registry import KERNELS, OPS
+    from ._internal.registry import OPS, device_types_for, kernels_for_device
 
     ensure_discovered()
     rows = []
     for name in OPS.names():
         coverage = {}
-        for dev in KERNELS.device_types_for(name):
-            kdefs = [k for k in KERNELS.for_device(dev) if k.op == name]
+        for dev in device_types_for(name):
+            kdefs = [k for k in kernels_for_device(dev) if k.op == name]
             coverage[dev] = "any" if any(k.dtypes is None for k in kdefs) else ",".join(
                 sorted({d.name for k in kdefs for d in k.dtypes}))
         if device and device not in coverage:

@@ -14,6 +14,25 @@ from ._internal.dtypes import ALL_DTYPES as ALL_DTYPES, FLOATING as FLOATING, IN
 from ._internal.errors import KernelUnavailable as KernelUnavailable
 from ._internal.executor import KernelContext as KernelContext, VariableSlot as VariableSlot
 from ._internal.fileio import atomic_write as atomic_write
+from ._internal.geometry import (  # what every device recomputes: window geometry, slice bounds, host random
+    WindowGeometry as WindowGeometry,
+    axis_geometry as axis_geometry,
+    conv2d_geometry as conv2d_geometry,
+    explicit_pads as explicit_pads,
+    height_width as height_width,
+    index_view as index_view,
+    normal_on_host as normal_on_host,
+    output_size as output_size,
+    pool2d_geometry as pool2d_geometry,
+    seeded_rng as seeded_rng,
+    slice_index as slice_index,
+    spatial_axes as spatial_axes,
+    strided_slice_index as strided_slice_index,
+    to_nhwc as to_nhwc,
+    truncated_normal_on_host as truncated_normal_on_host,
+    uniform_on_host as uniform_on_host,
+    window_counts as window_counts,
+)
 from ._internal.gradients import not_differentiable as not_differentiable, register_gradient as register_gradient
 from ._internal.op_builder import apply_op as apply_op, constant_value as constant_value
 from ._internal.ops.slicing import index_from_spec as index_from_spec
@@ -23,7 +42,20 @@ from ._internal.plugins import (
     plugin_infos as plugin_infos,
     plugin_versions as plugin_versions,
 )
-from ._internal.registry import KERNELS as _KERNELS, OPS as _OPS, AttrDef as AttrDef, KernelDef as KernelDef, OpDef as OpDef
+# Reference kernels over the array API, and the host adapter: a new device runs every core op on day one.
+from ._internal.reference import (
+    host_kernel as host_kernel,
+    kernels as reference_kernels,
+    register_reference_kernels as register_reference_kernels,
+)
+from ._internal.registry import (
+    DEVICES as _DEVICES,
+    OPS as _OPS,
+    AttrDef as AttrDef,
+    KernelDef as KernelDef,
+    OpDef as OpDef,
+    kernels_for_device as _kernels_for_device,
+)
 
 # Summary kernels of every device build the same host-side protos, so they share core's encoders.
 from ._internal.summary.encode import (
@@ -69,7 +101,7 @@ def kernels_for_device(device_type: str) -> list[KernelDef]:
         True
     """
     ensure_discovered()
-    return _KERNELS.for_device(device_type)
+    return _kernels_for_device(device_type)
 
 
 def list_devices() -> list[Device]:
@@ -80,7 +112,5 @@ def list_devices() -> list[Device]:
         >>> [d.name for d in list_devices()][:1]
         ['/cpu:0']
     """
-    from ._internal.devices import DEVICES
-
     ensure_discovered()
-    return DEVICES.all()
+    return _DEVICES.all()

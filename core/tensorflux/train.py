@@ -20,7 +20,7 @@ from ._internal.checkpoint.reader import (
     load_checkpoint as load_checkpoint,
     load_variable as load_variable,
 )
-from ._internal.checkpoint.saver import Saver as Saver
+from ._internal.checkpoint.saver import Saver as Saver, import_meta_graph as import_meta_graph
 from ._internal.checkpoint.state import (
     checkpoint_exists as checkpoint_exists,
     get_checkpoint_state as get_checkpoint_state,
@@ -28,10 +28,7 @@ from ._internal.checkpoint.state import (
     update_checkpoint_state as update_checkpoint_state,
 )
 from ._internal.serialization.files import write_graph as write_graph
-from ._internal.serialization.meta_graph import (
-    export_meta_graph as export_meta_graph,
-    import_meta_graph as import_meta_graph,
-)
+from ._internal.serialization.meta_graph import export_meta_graph as export_meta_graph
 from ._internal.training.adagrad import AdagradOptimizer as AdagradOptimizer
 from ._internal.training.adam import AdamOptimizer as AdamOptimizer
 from ._internal.training.gradient_descent import GradientDescentOptimizer as GradientDescentOptimizer

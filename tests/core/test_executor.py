@@ -97,27 +97,27 @@ def test_optimizer_updates_in_place_only_when_nobody_holds_the_old_value():
     with tf.Session() as sess:
         sess.run(v.initializer)
         held = sess.run(v)  # a fetched copy: later updates must not show through it
-        kept = sess._variables[v.op.name].value  # someone holding the stored array itself
+        kept = sess.state.variables[v.op.name].value  # someone holding the stored array itself
         sess.run(train)
         np.testing.assert_array_equal(kept, np.ones(4))
-        storage = weakref.ref(sess._variables[v.op.name].value)
+        storage = weakref.ref(sess.state.variables[v.op.name].value)
         del kept
         gc.collect()
         sess.run(train)  # nobody else holds the array now: it is updated in place
-        assert sess._variables[v.op.name].value is storage()
+        assert sess.state.variables[v.op.name].value is storage()
         np.testing.assert_array_equal(held, np.ones(4))
         np.testing.assert_allclose(sess.run(v), np.zeros(4))
-        assert not sess._variables[v.op.name].value.flags.writeable
+        assert not sess.state.variables[v.op.name].value.flags.writeable
 
 
 @pytest.fixture
 def add_donations():
     """The ``donated`` positions each call of the cpu AddV2 kernel receives, recorded while the test runs."""
-    from tensorflux._internal.registry import KERNELS
+    from tensorflux._internal.registry import lookup_kernel
     from tensorflux.extend import ensure_discovered
 
     ensure_discovered()
-    kdef = KERNELS.lookup("AddV2", "cpu", {"T": tf.float32})
+    kdef = lookup_kernel("AddV2", "cpu", {"T": tf.float32})
     calls: list = []
     original = kdef.fn
 

@@ -187,8 +187,25 @@ def test_gradient_attached_to_the_op_def():
         (y,) = apply_op("TestTriple", x)
         (dx,) = tf.gradients(y, x)
         np.testing.assert_allclose(run_values(dx, {x: [1.0, 2.0]}), [3.0, 3.0])
-        with pytest.raises(ValueError, match="Op 'TestTriple' already has a gradient"):
+        with pytest.raises(ValueError, match=r"gradient for op type 'TestTriple' is already registered \(first at "
+                                             r".*test_gradients.py:\d+\); second registration at .*test_gradients.py"):
             tf.RegisterGradient("TestTriple")(lambda op, grad: [grad])
+    finally:
+        registrar.rollback()
+    with pytest.raises(LookupError, match="No gradient defined for operation"):  # the rollback took the gradient
+        tf.gradients(y, x)
+
+
+def test_one_gradient_store_for_op_defs_and_register_gradient():
+    """An OpDef's grad and tf.RegisterGradient file into the same store: either clashes with the other."""
+    registrar = Registrar(PluginInfo("test-one-store"))
+    registrar.op(OpDef("TestStoreOp", inputs=["x: T"], outputs=["y: T"], attrs={"T": "type"},
+                       shape_fn=lambda op: [op.inputs[0].shape], differentiable=False))
+    try:
+        with pytest.raises(ValueError, match="gradient for op type 'TestStoreOp' is declared not differentiable"):
+            tf.RegisterGradient("TestStoreOp")(lambda op, grad: [grad])
+        with pytest.raises(ValueError, match="'TestStoreOp' is declared not differentiable"):
+            tf.NotDifferentiable("TestStoreOp")
     finally:
         registrar.rollback()
 

@@ -44,6 +44,12 @@ BROKEN_PLUGINS = {
     "from_the_future": """
         TENSORFLUX_CONTRACT = "7.0"
     """,
+    "no_contract": """
+        from tensorflux.extend import hookimpl, OpDef
+        @hookimpl
+        def tensorflux_register_ops(registrar):
+            registrar.op(OpDef("UndeclaredContractOp", inputs=["x: T"], outputs=["y: T"], attrs={"T": "type"}))
+    """,
 }
 
 
@@ -72,6 +78,13 @@ def test_broken_plugin_is_listed_with_its_error(broken_run, name, error):
     rows = [line for line in broken_run.stdout.splitlines() if line.split()[:1] == [name]]
     assert rows and "broken" in rows[0], broken_run.stdout
     assert f"{name}: " in broken_run.stdout and error in broken_run.stdout
+
+
+def test_a_plugin_without_a_contract_version_loads_with_a_warning_naming_it(broken_run):
+    assert broken_run.stderr.count("tensorflux plugin 'no_contract' (tfx_test_plugin_no_contract) does not declare "
+                                   "TENSORFLUX_CONTRACT") == 1, broken_run.stderr
+    rows = [line for line in broken_run.stdout.splitlines() if line.split()[:1] == ["no_contract"]]
+    assert rows and "ok" in rows[0], broken_run.stdout
 
 
 def test_each_broken_plugin_warns_once(broken_run):

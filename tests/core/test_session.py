@@ -457,3 +457,52 @@ def test_different_op_seeds_differ():
     a, b = tf.random_uniform([6], seed=1), tf.random_uniform([6], seed=2)
     with tf.Session() as s:
         assert not np.array_equal(*s.run([a, b]))
+
+
+# -- config ---------------------------------------------------------------------------------------------------
+def test_log_device_placement_prints_every_op_of_a_new_plan_once(capsys):
+    x = tf.placeholder(tf.float32, [None], name="x")
+    y = tf.add(x * 2.0, 1.0, name="y")
+    z = tf.negative(y, name="z")
+    with tf.Session(config=tf.ConfigProto(log_device_placement=True)) as sess:
+        devices = {d.name for d in sess.list_devices()}
+        capsys.readouterr()
+        for _ in range(3):
+            sess.run(y, {x: [1.0]})
+        first = capsys.readouterr().err.splitlines()
+        sess.run(z, {x: [1.0]})
+        second = capsys.readouterr().err.splitlines()
+    plan_ops = [op for op in tf.get_default_graph().get_operations() if op.name not in ("x", "z")]
+    assert first[0] == f"Device placement of a new plan ({len(plan_ops)} ops):"
+    assert len(first) == 1 + len(plan_ops)  # three runs of one plan, each op printed once
+    logged = dict(line.rsplit(": ", 1) for line in first[1:])
+    assert sorted(logged) == sorted(f"{op.name}: ({op.type})" for op in plan_ops)
+    assert set(logged.values()) <= devices
+    assert second[0] == f"Device placement of a new plan ({len(plan_ops) + 1} ops):"  # a new plan: printed again
+    assert any(line.startswith("z: (Neg): ") for line in second)
+
+
+def test_sessions_print_no_placement_unless_asked(capsys):
+    with tf.Session(config=tf.ConfigProto(allow_soft_placement=False)) as sess:
+        sess.run(tf.constant(2.0) * 3.0)
+    with tf.Session() as sess:
+        sess.run(tf.constant(2.0) + 3.0)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_config_proto_configures_a_session_as_a_dict_does():
+    _, total, feeds = feed_signatures(3)
+    with tf.Session(config=tf.ConfigProto(plan_cache_size=0, disable_passes=["fusion"])) as sess:
+        for feed in feeds:
+            sess.run(total, feed)
+        assert len(sess._plans) == 0
+    with pytest.raises(ValueError, match="known passes: cse, constant_folding, fusion"):
+        tf.Session(config=tf.ConfigProto(disable_passes=["inlining"]))
+
+
+def test_session_config_fields_are_checked_when_the_session_starts():
+    with pytest.raises(TypeError, match=r"ConfigProto has no field 'log_device_placment'; known fields: "
+                                        r"log_device_placement, allow_soft_placement, "):
+        tf.Session(config={"log_device_placment": True})
+    with pytest.raises(TypeError, match=r"ConfigProto\.allow_soft_placement must be a bool, got 'no' \(str\)"):
+        tf.Session(config={"allow_soft_placement": "no"})

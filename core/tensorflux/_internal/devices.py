@@ -1,4 +1,4 @@
-"""Device specs, the Device base class that device plugins subclass, and the device registry."""
+"""Device specs and the Device base class that device plugins subclass (the registry is in ``registry.py``)."""
 
 from __future__ import annotations
 
@@ -126,40 +126,3 @@ class Device:
 
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
-
-
-class DeviceRegistry:
-    """All devices, by canonical name. A duplicate name raises, naming both plugins."""
-
-    def __init__(self) -> None:
-        self._devices: dict[str, Device] = {}
-        self._owner: dict[str, str] = {}
-
-    def add(self, device: Device, plugin: str) -> None:
-        name = device.name
-        if name in self._devices:
-            raise ValueError(
-                f"Device '{name}' is already registered by plugin '{self._owner[name]}'; "
-                f"plugin '{plugin}' tried to register it again"
-            )
-        self._devices[name] = device
-        self._owner[name] = plugin
-
-    def remove(self, name: str) -> None:
-        self._devices.pop(name, None)
-        self._owner.pop(name, None)
-
-    def get(self, name: str) -> Device | None:
-        return self._devices.get(name)
-
-    def all(self) -> list[Device]:
-        return list(self._devices.values())
-
-    def owner(self, name: str) -> str:
-        return self._owner.get(name, "")
-
-    def of_type(self, device_type: str) -> list[Device]:
-        return [d for d in self._devices.values() if d.device_type == device_type]
-
-
-DEVICES = DeviceRegistry()

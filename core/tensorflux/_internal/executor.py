@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import operator
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,7 +16,6 @@ import numpy as np
 
 from .devices import Device
 from .errors import (
-    FailedPreconditionError,
     InternalError,
     InvalidArgumentError,
     KernelUnavailable,
@@ -25,63 +23,27 @@ from .errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
+from .geometry import seeded_rng
 from .graph import Operation, Tensor
-from .passes import Node, PassContext, Ref, consumers, disabled_passes, run_passes
+from .passes.pipeline import disabled_passes, run_passes
+from .passes.plan import Node, PassContext, Ref, consumers
 from .placement import is_host, place
-
-
-class VariableSlot:
-    """One variable's storage in one session, on one device. Kernels of ref inputs receive it.
-
-    Example (a device plugin's assign kernel)::
-
-        def assign(ref, value, *, validate_shape):
-            ref.assign(value, validate_shape)
-            return ref.value
-    """
-
-    __slots__ = ("name", "dtype", "shape", "device", "value", "lock")
-
-    def __init__(self, name: str, dtype: Any, shape: Any, device: Device) -> None:
-        self.name = name
-        self.dtype = dtype
-        self.shape = shape
-        self.device = device
-        self.value: Any = None
-        self.lock = threading.Lock()
-
-    def read(self) -> Any:
-        value = self.value
-        if value is None:
-            raise FailedPreconditionError(
-                f"Attempting to use uninitialized value {self.name}: variable '{self.name}' has not been "
-                "initialized; run its initializer first, e.g. sess.run(tf.global_variables_initializer())"
-            )
-        return value
-
-    def assign(self, value: Any, validate_shape: bool = True) -> Any:
-        if validate_shape and self.shape.rank is not None and not self.shape.is_compatible_with(list(np.shape(value))):
-            raise InvalidArgumentError(
-                f"Assign to variable '{self.name}': value of shape {list(np.shape(value))} does not match the "
-                f"variable's shape {self.shape}")
-        if isinstance(value, np.ndarray):
-            value = value.copy() if value.flags.writeable or value.base is not None else value
-            value.setflags(write=False)
-        self.value = value
-        return value
+from .plan_placement import place_plan
+from .session_state import SessionState, VariableSlot
+from .value_checks import mismatch
 
 
 class KernelContext:
     """What a kernel that asks for ``ctx`` receives: its op, device, session state and RNG."""
 
-    __slots__ = ("op_name", "op_type", "device", "variable", "_rng_holder", "session", "seed")
+    __slots__ = ("op_name", "op_type", "device", "variable", "_rng_holder", "state", "seed")
 
-    def __init__(self, op: Operation, device: Device, session: Any, variable: VariableSlot | None,
+    def __init__(self, op: Operation, device: Device, state: SessionState, variable: VariableSlot | None,
                  rng_holder: dict) -> None:
         self.op_name = op.name
         self.op_type = op.type
         self.device = device
-        self.session = session
+        self.state = state
         self.variable = variable
         self._rng_holder = rng_holder
         self.seed = (op.attrs.get("seed", 0), op.attrs.get("seed2", 0))
@@ -91,8 +53,7 @@ class KernelContext:
         """A per-op, per-session generator: seeded ops repeat across sessions, and every run draws anew."""
         gen = self._rng_holder.get("rng")
         if gen is None:
-            s1, s2 = self.seed
-            gen = np.random.default_rng([s1, s2]) if (s1 or s2) else np.random.default_rng()
+            gen = seeded_rng(*self.seed)
             self._rng_holder["rng"] = gen
         return gen
 
@@ -185,33 +146,6 @@ class Promise:
         which = "" if index is None else f" for output {index} ('{self.outputs[index][0]}')"
         raise InternalError(f"The kernel of plugin '{self.plugin}' for {where} returned {got}{which}, but the "
                             f"graph promises {expected}", op)
-
-
-def mismatch(value: Any, dtype: np.dtype, dims: tuple | None) -> tuple[str, str] | None:
-    """``(what value is, what was promised)`` when ``value`` is not an array of ``dtype`` whose shape fits
-    ``dims`` (None: any rank; a None dim: any size), else None.
-
-    Example:
-        >>> import numpy as np
-        >>> mismatch(np.zeros((7, 7, 7), np.float32), np.dtype("float32"), (2, 3))
-        ('shape [7, 7, 7]', 'shape [2, 3]')
-        >>> mismatch(np.zeros((5, 3), np.float32), np.dtype("float32"), (None, 3)) is None
-        True
-    """
-    got_dtype, got_shape = getattr(value, "dtype", None), getattr(value, "shape", None)
-    if got_dtype is None or got_shape is None:
-        return f"a {type(value).__name__}, not an array", f"a {dtype} array"
-    if got_dtype != dtype:
-        return f"dtype {got_dtype}", f"dtype {dtype}"
-    got_shape = tuple(got_shape)
-    if dims is not None and (len(got_shape) != len(dims)
-                             or any(d is not None and d != g for d, g in zip(dims, got_shape))):
-        return f"shape {list(got_shape)}", f"shape {_shape_text(dims)}"
-    return None
-
-
-def _shape_text(dims: tuple) -> str:
-    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
 
 
 def _promise_of(node: Node, plugin: str) -> Promise | None:
@@ -357,25 +291,39 @@ class _ReadKey:
         return self.tensor.dtype
 
 
-def compile_plan(session: Any, fetch_targets: list, feed_tensors: list) -> Plan:
-    """Build the plan that computes ``fetch_targets`` (Tensors or Operations) given ``feed_tensors``."""
+def compile_plan(state: SessionState, fetch_targets: list, feed_tensors: list) -> Plan:
+    """Build the plan that computes ``fetch_targets`` (Tensors or Operations) given ``feed_tensors``.
+
+    The graph is sorted once: that order finds unfed placeholders, places ops and lays out the nodes.
+    """
     fed = set(feed_tensors)
     order = _needed_ops(fetch_targets, fed)
+    _check_placeholders_fed(order)
+    place_plan(order, state.placement, state.config)  # logs, refuses or reports the plan's placement, once
     fetched = {t for t in fetch_targets if isinstance(t, Tensor)}
-    nodes, fallbacks = _build_nodes(session, order, fed, fetched)
-    ctx = PassContext(session, fetched)
-    nodes = run_passes(nodes, ctx, disabled_passes(getattr(session, "_config", None)))
+    nodes, fallbacks = _build_nodes(state, order, fed, fetched)
+    ctx = PassContext(state, fetched)
+    nodes = run_passes(nodes, ctx, disabled_passes(state.config))
     return _lower(nodes, ctx, fetch_targets, feed_tensors, fallbacks)
 
 
-def _build_nodes(session: Any, order: list, fed: set, fetched: set) -> tuple[list, list]:
+def _check_placeholders_fed(order: list) -> None:
+    for op in order:
+        if op.type == "Placeholder":
+            shape = op.attrs["shape"]
+            raise InvalidArgumentError(
+                f"You must feed a value for placeholder tensor '{op.name}' with dtype {op.attrs['dtype'].name}"
+                + ("" if shape.rank is None else f" and shape {shape}"), op)
+
+
+def _build_nodes(state: SessionState, order: list, fed: set, fetched: set) -> tuple[list, list]:
     """One Node per kernel call, in execution order, with copies between devices and per-reader variable reads."""
     nodes: list[Node] = []
     fallbacks: list = []
     device_of: dict = {t: None for t in fed}
     readers: dict = {}  # a VariableV2 output -> (its kernel, device, op): read where each reader runs
     copies: dict = {}
-    placed = session._placement
+    placed = state.placement
     for op in order:
         device, kdef = place(op, placed)
         if kdef is None:
@@ -383,9 +331,9 @@ def _build_nodes(session: Any, order: list, fed: set, fetched: set) -> tuple[lis
         if op.device and device is not None and device.name != op.device and op not in fallbacks:
             fallbacks.append(op)
         kwargs = {p: op.attrs[p] for p in kdef.attr_params if p in op.attrs}
-        variable = _variable_for(session, op, device)
+        variable = _variable_for(state, op, device)
         if kdef.wants_ctx:
-            kwargs["ctx"] = KernelContext(op, device, session, variable, session._rng_state.setdefault(op, {}))
+            kwargs["ctx"] = KernelContext(op, device, state, variable, state.rng_state.setdefault(op, {}))
         fn: Callable = functools.partial(kdef.fn, **kwargs) if kwargs else kdef.fn
         if op.type == "VariableV2" and not op.inputs:
             t = op.outputs[0]
@@ -398,7 +346,7 @@ def _build_nodes(session: Any, order: list, fed: set, fetched: set) -> tuple[lis
         inputs: list = []
         for spec_is_ref, t in _inputs_with_ref_flags(op):
             if spec_is_ref:
-                inputs.append(Ref(_variable_for(session, t.op, place(t.op, placed)[0])))
+                inputs.append(Ref(_variable_for(state, t.op, place(t.op, placed)[0])))
                 continue
             key, src = t, device_of[t]
             if t in readers:
@@ -408,7 +356,7 @@ def _build_nodes(session: Any, order: list, fed: set, fetched: set) -> tuple[lis
             if not (is_host(src) and is_host(device)) and src is not device:
                 if isinstance(key, _ReadKey) or (key, device) not in copies:
                     copied = (key, device)
-                    nodes.append(Node(op, "copy", device, None, _Copier(src or session._host, device), [key], [copied]))
+                    nodes.append(Node(op, "copy", device, None, _Copier(src or state.host, device), [key], [copied]))
                     copies[copied] = copied
                 key = copies.get((key, device), (key, device))
             inputs.append(key)
@@ -527,17 +475,14 @@ def _inputs_with_ref_flags(op: Operation) -> list:
     return flags
 
 
-def _variable_for(session: Any, op: Operation, device: Device | None) -> VariableSlot | None:
+def _variable_for(state: SessionState, op: Operation, device: Device | None) -> VariableSlot | None:
+    """The slot an op's ref input refers to (a VariableV2's own slot), or None for an op without one."""
     if op.type != "VariableV2":
         for spec, t in zip(op.op_def.input_specs, op.inputs):
             if spec.is_ref:
-                return _variable_for(session, t.op, device)
+                return _variable_for(state, t.op, device)
         return None
-    slot = session._variables.get(op.name)
-    if slot is None:
-        slot = VariableSlot(op.name, op.attrs["dtype"], op.attrs["shape"], device)
-        session._variables[op.name] = slot
-    return slot
+    return state.variable_slot(op, device)
 
 
 def _deps(op: Operation, fed: set) -> list[Operation]:

@@ -17,25 +17,14 @@ The algorithm, as in TF 1.x:
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Callable
 
 import numpy as np
 
 from .graph import Operation, Tensor
 from .op_builder import convert_to_tensor
-from .registry import OPS, DuplicateRegistrationError
-
-# Gradients registered through the public API, by op type; they take precedence over ``OpDef.grad``.
-_REGISTERED: dict[str, Callable] = {}
-_REGISTERED_AT: dict[str, str] = {}
-_NOT_DIFFERENTIABLE: set[str] = set()
-
-
-def _where(fn: Callable) -> str:
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-    return f"{code.co_filename}:{code.co_firstlineno}"
+from .registry import GRADIENTS, NoGradient, where_defined
 
 
 def register_gradient(op_type: str, fn: Callable | None = None) -> Callable:
@@ -56,18 +45,8 @@ def register_gradient(op_type: str, fn: Callable | None = None) -> Callable:
     def attach(f: Callable) -> Callable:
         if not callable(f):
             raise TypeError(f"The gradient registered for op type '{op_type}' must be callable, got {f!r}")
-        if op_type in _REGISTERED:
-            raise DuplicateRegistrationError(
-                f"A gradient for op type '{op_type}' is already registered (first at {_REGISTERED_AT[op_type]}); "
-                f"second registration at {_where(f)}")
-        if OPS.has(op_type) and OPS.get(op_type).grad is not None:
-            op_def = OPS.get(op_type)
-            raise DuplicateRegistrationError(
-                f"Op '{op_type}' already has a gradient (defined with the op at {op_def.source}, function "
-                f"{_where(op_def.grad)}); second registration at {_where(f)}")
-        _NOT_DIFFERENTIABLE.discard(op_type)
-        _REGISTERED[op_type] = f
-        _REGISTERED_AT[op_type] = _where(f)
+        GRADIENTS.has(op_type)  # loads core's own gradients first, so a clash with one of them is reported here
+        GRADIENTS.add(op_type, f, where_defined(f))
         return f
 
     return attach if fn is None else attach(fn)
@@ -105,11 +84,9 @@ def NotDifferentiable(op_type: str) -> None:  # noqa: N802 - TF's public name
     """
     if not isinstance(op_type, str) or not op_type:
         raise TypeError(f"NotDifferentiable expects an op type name (a non-empty str), got {op_type!r}")
-    if op_type in _REGISTERED:
-        raise DuplicateRegistrationError(
-            f"Op type '{op_type}' already has a gradient registered at {_REGISTERED_AT[op_type]}; "
-            "it cannot also be declared not differentiable")
-    _NOT_DIFFERENTIABLE.add(op_type)
+    caller = sys._getframe(1)
+    GRADIENTS.has(op_type)  # loads core's own gradients first, so a clash with one of them is reported here
+    GRADIENTS.add(op_type, NoGradient(f"{caller.f_code.co_filename}:{caller.f_lineno}"), "")
 
 
 not_differentiable = NotDifferentiable
@@ -118,19 +95,13 @@ not_differentiable = NotDifferentiable
 def gradient_function(op: Operation) -> Callable | None:
     """The gradient function of ``op``: None when the op is not differentiable; LookupError when undefined."""
     op_type = op.type
-    if op_type in _NOT_DIFFERENTIABLE:
-        return None
-    fn = _REGISTERED.get(op_type)
-    if fn is not None:
-        return fn
-    if not op.op_def.differentiable:
-        return None
-    if op.op_def.grad is None:
+    fn = GRADIENTS.find(op_type)
+    if fn is None:
         raise LookupError(
             f"No gradient defined for operation '{op.name}' (op type: {op_type}); register one with "
             f"tf.RegisterGradient('{op_type}') (tensorflux.extend.register_gradient), or declare it "
             f"tf.NotDifferentiable('{op_type}') if it has none")
-    return op.op_def.grad
+    return None if isinstance(fn, NoGradient) else fn
 
 
 def is_differentiable_dtype(t: Tensor) -> bool:

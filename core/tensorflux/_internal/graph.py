@@ -85,8 +85,6 @@ class Tensor:
 
     def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
         """Evaluate in ``session`` or the default session: ``t.eval()`` is ``sess.run(t)``."""
-        from .session import get_default_session_or_error
-
         return (session or get_default_session_or_error()).run(self, feed_dict=feed_dict)
 
     def __repr__(self) -> str:
@@ -148,8 +146,6 @@ class Operation:
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
         """Run this op in ``session`` or the default session."""
-        from .session import get_default_session_or_error
-
         (session or get_default_session_or_error()).run(self, feed_dict=feed_dict)
 
     def _add_control_input(self, op: "Operation") -> None:
@@ -324,18 +320,13 @@ class Graph:
             >>> [(n.name, n.op) for n in g.as_graph_def().node]
             [('c', 'Const')]
         """
-        from .serialization.graph_def import graph_to_graph_def
-
         del from_version  # accepted for TF compatibility; every op is always serialized
-        return graph_to_graph_def(self, add_shapes=add_shapes)
+        return _graph_def_writer("graph_to_graph_def")(self, add_shapes=add_shapes)
 
     @property
     def graph_def_versions(self) -> Any:
         """The VersionDef that :meth:`as_graph_def` writes."""
-        from ..proto import versions_pb2
-        from .serialization.graph_def import GRAPH_DEF_PRODUCER
-
-        return versions_pb2.VersionDef(producer=GRAPH_DEF_PRODUCER)
+        return _graph_def_writer("versions")()
 
     def get_operations(self) -> list[Operation]:
         return list(self._op_list)
@@ -406,6 +397,30 @@ class Graph:
         self._collections.pop(name, None)
 
 
+# GraphDef writing lives in the serialization layer above this module, which registers it here on import.
+_GRAPH_DEF_WRITERS: dict = {}
+
+
+def register_graph_def_writer(name: str, fn: Any) -> None:
+    """Install ``fn`` as the GraphDef writer ``name`` (``graph_to_graph_def`` or ``versions``).
+
+    Example:
+        >>> import tensorflux as tf
+        >>> from tensorflux._internal.graph import _GRAPH_DEF_WRITERS
+        >>> sorted(_GRAPH_DEF_WRITERS)
+        ['graph_to_graph_def', 'versions']
+    """
+    _GRAPH_DEF_WRITERS[name] = fn
+
+
+def _graph_def_writer(name: str) -> Any:
+    try:
+        return _GRAPH_DEF_WRITERS[name]
+    except KeyError:
+        raise RuntimeError(f"No GraphDef writer '{name}' is registered; import tensorflux (its package root loads "
+                           "the serialization layer) before writing GraphDefs") from None
+
+
 def _graph_stack() -> list[Graph]:
     stack = getattr(_thread_state, "graphs", None)
     if stack is None:
@@ -434,6 +449,47 @@ def reset_default_graph() -> None:
     if _graph_stack():
         raise AssertionError("Do not use tf.reset_default_graph() inside a graph's as_default() block")
     _default_graph = Graph()
+
+
+# -- the default session: beside the default graph, so tensors, ops and variables find it without
+# importing the session module above them -----------------------------------------------------------
+_interactive_sessions: list = []
+
+
+def session_stack() -> list:
+    """This thread's sessions entered with ``with`` / ``as_default()``, innermost last."""
+    stack = getattr(_thread_state, "sessions", None)
+    if stack is None:
+        stack = _thread_state.sessions = []
+    return stack
+
+
+def interactive_sessions() -> list:
+    """Open InteractiveSessions, newest last: the default when no session is entered on this thread."""
+    return _interactive_sessions
+
+
+def get_default_session() -> Any:
+    """The innermost session entered with ``with`` (or an InteractiveSession), else None.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.get_default_session() is None
+        True
+    """
+    stack = session_stack()
+    if stack:
+        return stack[-1]
+    return _interactive_sessions[-1] if _interactive_sessions else None
+
+
+def get_default_session_or_error() -> Any:
+    """The default session; ValueError explaining how to make one when there is none."""
+    sess = get_default_session()
+    if sess is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: no default session is registered. "
+                         "Use `with sess.as_default()` or pass an explicit session")
+    return sess
 
 
 def name_scope(name: str | None, default_name: str | None = None, values: Any = None) -> Any:

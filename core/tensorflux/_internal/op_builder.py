@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,16 +30,35 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None, pr
     if hasattr(value, "_as_tensor"):
         return convert_to_tensor(value._as_tensor(), dtype=dtype, name=name)
     if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) or hasattr(v, "_as_tensor") for v in _flat(value)):
-        from .ops import array_ops, math_ops
-
-        return array_ops.stack(list(value), name=name or "packed") if dtype is None else math_ops.cast(
-            array_ops.stack(list(value), name=name or "packed"), dtype)
+        return _list_packer()(list(value), dtype, name or "packed")
     if dtype is None and preferred_dtype is not None:
         try:
             return make_constant(value, dtype=preferred_dtype, name=name or "Const")
         except (TypeError, ValueError):
             pass
     return make_constant(value, dtype=dtype, name=name or "Const")
+
+
+# Packing a list of tensors needs the Pack op, defined by the array-op family above this module; it registers
+# its packer here on import.
+_LIST_PACKERS: list = []
+
+
+def register_list_packer(fn: Callable) -> None:
+    """Install ``fn(values, dtype, name)`` as the way a list holding tensors becomes one tensor (a cast ``tf.stack``).
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.convert_to_tensor([tf.constant(1), 2]).op.type
+        'Pack'
+    """
+    _LIST_PACKERS[:] = [fn]
+
+
+def _list_packer() -> Callable:
+    if not _LIST_PACKERS:
+        raise RuntimeError("No list packer is registered; import tensorflux (its package root loads the array ops)")
+    return _LIST_PACKERS[0]
 
 
 def _flat(values: Any) -> list:

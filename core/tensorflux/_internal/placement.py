@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from . import config
-from .devices import DEVICES, Device, device_type_of
+from .devices import Device, device_type_of
 from .errors import NotFoundError
-from .registry import KERNELS, KernelDef
+from .registry import DEVICES, KernelDef, device_types_for, lookup_kernel
 
 
 class PlacementWarning(UserWarning):
-    """An op could not run where it was asked to and fell back to another device."""
+    """Ops of a new plan could not run where they were asked to and fell back to other devices (one per plan)."""
 
 
 def _attr_summary(op: Any) -> str:
@@ -21,7 +20,11 @@ def _attr_summary(op: Any) -> str:
 
 
 def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
-    """Return (device, kernel) for ``op``; NoOp needs no kernel. ``placed`` caches earlier decisions."""
+    """Return (device, kernel) for ``op``; NoOp needs no kernel. ``placed`` caches earlier decisions.
+
+    An op pinned where it cannot run goes to a device that can, silently: ``plan_placement.place_plan`` reports
+    (or, without soft placement, refuses) a whole plan's moves at once.
+    """
     if op in placed:
         return placed[op]
     if op.type == "NoOp":
@@ -29,7 +32,7 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
         return placed[op]
     if op.colocate_with is not None:
         target_dev, _ = place(op.colocate_with, placed)
-        kdef = KERNELS.lookup(op.type, target_dev.device_type, op.attrs)
+        kdef = lookup_kernel(op.type, target_dev.device_type, op.attrs)
         why = target_dev.unavailable(op.type, op.attrs) if kdef is not None else ""
         if why:
             raise NotFoundError(
@@ -42,35 +45,25 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
         placed[op] = (target_dev, kdef)
         return placed[op]
     if op.device:
-        dev = DEVICES.get(op.device)
+        dev = DEVICES.find(op.device)
         if dev is None:
             known = ", ".join(d.name for d in DEVICES.all()) or "none"
             raise NotFoundError(
                 f"Op '{op.name}' ({op.type}) is placed on '{op.device}', but no such device is available "
                 f"(available: {known}); install the plugin that provides it", op)
-        kdef = KERNELS.lookup(op.type, dev.device_type, op.attrs)
+        kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
         why = dev.unavailable(op.type, op.attrs) if kdef is not None else ""
         if kdef is not None and not why:
             placed[op] = (dev, kdef)
             return placed[op]
-        result = _choose(op)
+        result = _choose(op)  # the plan reports the move, or refuses it (plan_placement.place_plan)
         if result is None:
             raise _no_kernel_error(op)
-        problem = f"cannot run on {dev.name} ({why})" if why else f"has no kernel on {dev.name}"
-        warnings.warn(f"Op '{op.name}' ({op.type}) {problem}; it runs on {result[0].name} instead",
-                      PlacementWarning, stacklevel=4)
         placed[op] = result
         return result
     result = _choose(op)
     if result is None:
         raise _no_kernel_error(op)
-    preferred = config.preferred_device_type()
-    if preferred and result[0].device_type != preferred:
-        why = next((d.unavailable(op.type, op.attrs) for d in DEVICES.of_type(preferred)
-                    if KERNELS.lookup(op.type, preferred, op.attrs) is not None), "")
-        if why:
-            warnings.warn(f"Op '{op.name}' ({op.type}) cannot run on the preferred device type {preferred} "
-                          f"({why}); it runs on {result[0].name} instead", PlacementWarning, stacklevel=4)
     placed[op] = result
     return result
 
@@ -79,7 +72,7 @@ def _choose(op: Any) -> tuple[Device, KernelDef] | None:
     preferred = config.preferred_device_type()
     best = None
     for dev in DEVICES.all():
-        kdef = KERNELS.lookup(op.type, dev.device_type, op.attrs)
+        kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
         if kdef is None or dev.unavailable(op.type, op.attrs):
             continue
         rank = (dev.device_type == preferred, dev.priority, -dev.index)
@@ -89,7 +82,7 @@ def _choose(op: Any) -> tuple[Device, KernelDef] | None:
 
 
 def _no_kernel_error(op: Any) -> NotFoundError:
-    have = KERNELS.device_types_for(op.type)
+    have = device_types_for(op.type)
     devices = ", ".join(d.name for d in DEVICES.all()) or "none"
     if not DEVICES.all():
         hint = "no device plugin is installed; install one, e.g. `pip install tensorflux-cpu`"

@@ -17,8 +17,19 @@ import pluggy
 
 from .. import hookspec
 from . import config
-from .devices import DEVICES, Device
-from .registry import KERNELS, OPS, KernelDef, OpDef
+from .devices import Device
+from .registry import (
+    CHECKPOINT_FORMATS,
+    DEVICES,
+    GRADIENTS,
+    OPS,
+    OPTIMIZERS,
+    KernelDef,
+    NoGradient,
+    OpDef,
+    add_kernel,
+    remove_kernel,
+)
 
 ENTRY_POINT_GROUP = "tensorflux.plugins"
 PHASES = (
@@ -52,45 +63,6 @@ class PluginInfo:
     no_devices_reason: str = ""
 
 
-class NamedRegistry:
-    """A name -> object table for optimizers and checkpoint formats; duplicates raise naming both owners."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self._items: dict[str, Any] = {}
-        self._owner: dict[str, str] = {}
-
-    def add(self, name: str, obj: Any, plugin: str) -> None:
-        key = name.lower()
-        if key in self._items:
-            raise ValueError(
-                f"{self.what} '{name}' is already registered by plugin '{self._owner[key]}'; "
-                f"plugin '{plugin}' tried to register it again"
-            )
-        self._items[key] = obj
-        self._owner[key] = plugin
-
-    def remove(self, name: str) -> None:
-        self._items.pop(name.lower(), None)
-        self._owner.pop(name.lower(), None)
-
-    def get(self, name: str) -> Any:
-        ensure_discovered()
-        try:
-            return self._items[name.lower()]
-        except KeyError:
-            known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"No {self.what} named '{name}' is registered; known: {known}") from None
-
-    def names(self) -> list[str]:
-        ensure_discovered()
-        return sorted(self._items)
-
-
-OPTIMIZERS = NamedRegistry("optimizer")
-CHECKPOINT_FORMATS = NamedRegistry("checkpoint format")
-
-
 class Registrar:
     """Passed to every registration hook; records what one plugin registers so it can be undone.
 
@@ -111,15 +83,20 @@ class Registrar:
 
     def op(self, op_def: OpDef) -> None:
         """Register an op definition."""
-        OPS.add(op_def)
+        OPS.add(op_def.name, op_def, self.info.name)
         self.info.ops.append(op_def.name)
         self._undo.append(lambda: OPS.remove(op_def.name))
+        gradient = op_def.grad if op_def.grad is not None else (
+            None if op_def.differentiable else NoGradient(op_def.source))
+        if gradient is not None:
+            GRADIENTS.add(op_def.name, gradient, self.info.name)
+            self._undo.append(lambda: GRADIENTS.remove(op_def.name, gradient))
 
     def device(self, device: Device) -> None:
         """Register one device instance."""
         if not isinstance(device, Device):
             raise TypeError(f"registrar.device expects a tensorflux.extend.Device, got {type(device).__name__}")
-        DEVICES.add(device, self.info.name)
+        DEVICES.add(device.name, device, self.info.name)
         self.info.devices.append(device.name)
         self._undo.append(lambda: DEVICES.remove(device.name))
 
@@ -138,9 +115,9 @@ class Registrar:
         kdef = KernelDef(op=op, device_type=device_type, fn=fn, dtypes=dts, type_attr=type_attr,
                          priority=priority, plugin=self.info.name,
                          source=f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}")
-        KERNELS.add(kdef)
+        add_kernel(kdef)
         self.info.kernels.append(kdef)
-        self._undo.append(lambda: KERNELS.remove(kdef))
+        self._undo.append(lambda: remove_kernel(kdef))
 
     def kernels(self, device_type: str, table: dict, dtypes: Any = None) -> None:
         """Register many kernels at once: ``{op_name: fn}``, all for the same dtypes."""
@@ -149,20 +126,12 @@ class Registrar:
 
     def optimizer(self, name: str, cls: Any) -> None:
         """Register an optimizer class (a subclass of ``tf.train.Optimizer``) under ``name`` (case-insensitive)."""
-        from .training.optimizer import Optimizer
-
-        if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
-            raise TypeError(f"plugin '{self.info.name}' registers optimizer '{name}' as {cls!r}, but an optimizer must "
-                            "be a subclass of tensorflux.train.Optimizer")
         OPTIMIZERS.add(name, cls, self.info.name)
         self.info.optimizers.append(name)
         self._undo.append(lambda: OPTIMIZERS.remove(name))
 
     def checkpoint_format(self, name: str, fmt: Any) -> None:
         """Register a checkpoint format object under ``name`` (see ``tensorflux.extend.CheckpointFormat``)."""
-        from .checkpoint.formats import check_format_object
-
-        check_format_object(name, fmt, self.info.name)
         CHECKPOINT_FORMATS.add(name, fmt, self.info.name)
         self.info.checkpoint_formats.append(name)
         self._undo.append(lambda: CHECKPOINT_FORMATS.remove(name))
@@ -197,11 +166,12 @@ class PluginManager:
             if self._core_loaded:
                 return
             self._core_loaded = True
-            from . import builtin
-
+            if _CORE_PLUGIN is None:
+                raise RuntimeError("tensorflux's own plugin was never handed to the plugin manager; "
+                                   "import tensorflux (the package root does it) before using the registries")
             info = PluginInfo(name="core", version=_core_version(), contract=hookspec.CONTRACT_VERSION,
-                              source="tensorflux._internal.builtin")
-            self._load([(info, builtin)])
+                              source=getattr(_CORE_PLUGIN, "__name__", repr(_CORE_PLUGIN)))
+            self._load([(info, _CORE_PLUGIN)])
 
     def ensure_discovered(self) -> None:
         if self._discovered:
@@ -242,7 +212,14 @@ class PluginManager:
         accepted = []
         for info, obj in candidates:
             self.plugins[info.name] = info
-            contract = str(getattr(obj, "TENSORFLUX_CONTRACT", hookspec.CONTRACT_VERSION))
+            declared = getattr(obj, "TENSORFLUX_CONTRACT", None)
+            if declared is None:
+                warnings.warn(
+                    f"tensorflux plugin '{info.name}' ({info.source}) does not declare TENSORFLUX_CONTRACT; it is "
+                    f"loaded as targeting contract {hookspec.CONTRACT_VERSION}. Add "
+                    f"TENSORFLUX_CONTRACT = \"{hookspec.CONTRACT_VERSION}\" to the module its entry point names",
+                    PluginWarning, stacklevel=3)
+            contract = str(declared if declared is not None else hookspec.CONTRACT_VERSION)
             info.contract = contract
             problem = contract_problem(info.name, contract)
             if problem:
@@ -310,15 +287,34 @@ def _core_version() -> str:
         return "0+unknown"
 
 
+_CORE_PLUGIN: Any = None
+
+
+def set_core_plugin(plugin: Any) -> None:
+    """Hand core's own plugin (its op families, formats and optimizers) to the manager; the package root does.
+
+    Example:
+        >>> import tensorflux
+        >>> from tensorflux._internal import plugins
+        >>> plugins._CORE_PLUGIN.__name__
+        'tensorflux._internal.builtin'
+    """
+    global _CORE_PLUGIN
+    _CORE_PLUGIN = plugin
+
+
+def _install(manager: "PluginManager") -> None:
+    # The registries sit below this module: it tells them how to load plugins on first use.
+    OPS.on_first_use = manager.ensure_core
+    OPS.on_miss = lambda name: manager.ensure_discovered()
+    GRADIENTS.on_first_use = manager.ensure_core
+    GRADIENTS.on_miss = lambda name: manager.ensure_discovered()
+    OPTIMIZERS.on_first_use = manager.ensure_discovered
+    CHECKPOINT_FORMATS.on_first_use = manager.ensure_discovered
+
+
 MANAGER = PluginManager()
-OPS.ensure_loaded = MANAGER.ensure_core
-
-
-def _discover_on_miss(name: str) -> None:
-    MANAGER.ensure_discovered()
-
-
-OPS.on_miss = _discover_on_miss
+_install(MANAGER)
 
 
 def ensure_discovered() -> None:
@@ -348,7 +344,7 @@ def reload_for_tests() -> None:
     global MANAGER
     for info in list(MANAGER.plugins.values()):
         for kdef in info.kernels:
-            KERNELS.remove(kdef)
+            remove_kernel(kdef)
         for d in info.devices:
             DEVICES.remove(d)
         if info.name != "core":  # core's hooks do not run again, so its registrations stay
@@ -358,10 +354,11 @@ def reload_for_tests() -> None:
                 CHECKPOINT_FORMATS.remove(n)
             for o in info.ops:
                 OPS.remove(o)
+                GRADIENTS.remove(o)
     core_info = MANAGER.plugins.get("core")
     MANAGER = PluginManager()
     if core_info is not None:
         MANAGER._core_loaded = True
         MANAGER.plugins["core"] = core_info
-    OPS.ensure_loaded = MANAGER.ensure_core
+    _install(MANAGER)
     importlib.invalidate_caches()

@@ -118,99 +118,211 @@ class DuplicateRegistrationError(ValueError):
     """A second registration of a name that must be unique; names both places."""
 
 
-class OpRegistry:
-    """The set of OpDefs, by op name. A duplicate name raises, naming the first registration."""
-
-    def __init__(self) -> None:
-        self._ops: dict[str, OpDef] = {}
-        self.ensure_loaded: Callable[[], None] = lambda: None
-        self.on_miss: Callable[[str], None] = lambda name: None
-
-    def add(self, op_def: OpDef) -> None:
-        prior = self._ops.get(op_def.name)
-        if prior is not None and prior is not op_def:
-            raise DuplicateRegistrationError(
-                f"Op '{op_def.name}' is already registered (first at {prior.source}); "
-                f"second registration at {op_def.source}"
-            )
-        self._ops[op_def.name] = op_def
-
-    def remove(self, name: str) -> None:
-        self._ops.pop(name, None)
-
-    def get(self, name: str) -> OpDef:
-        self.ensure_loaded()
-        op_def = self._ops.get(name)
-        if op_def is None:
-            self.on_miss(name)
-            op_def = self._ops.get(name)
-        if op_def is None:
-            raise KeyError(f"Op '{name}' is not registered; is the plugin that defines it installed?")
-        return op_def
-
-    def has(self, name: str) -> bool:
-        self.ensure_loaded()
-        return name in self._ops
-
-    def names(self) -> list[str]:
-        self.ensure_loaded()
-        return sorted(self._ops)
+def _always_clash(old: Any, new: Any) -> bool:
+    return old is not new
 
 
-class KernelRegistry:
-    """Kernels keyed by (op name, device type); each entry may restrict the dtypes it handles."""
+class Registry:
+    """One table of things plugins register (ops, kernels, devices, optimizers, checkpoint formats).
 
-    def __init__(self) -> None:
-        self._kernels: dict[tuple[str, str], list[KernelDef]] = {}
+    Each key holds one entry, or several where ``clash`` lets them coexist (kernels of one op on one device
+    type differ by dtypes and priority); ``rank`` orders a key's entries, first wins. A clashing registration
+    raises :class:`DuplicateRegistrationError` naming both owners. The layers above fill the table and may
+    install ``validate(key, item, owner)``; the plugin manager installs ``on_first_use`` and ``on_miss``, so
+    this module depends on nothing but dtypes.
 
-    def add(self, kdef: KernelDef) -> None:
-        try:
-            params = inspect.signature(kdef.fn).parameters
-        except (TypeError, ValueError):  # numpy ufuncs and builtins take inputs only
-            params = {}
-        kdef.wants_ctx = "ctx" in params
-        # A kernel with a keyword-only ``donated`` parameter may write its result into the inputs at those
-        # positions: the executor passes the ones that are dead after this step and referenced by nobody else.
-        kdef.wants_donated = "donated" in params
-        kdef.attr_params = tuple(
-            p.name for p in params.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")
-        )
-        bucket = self._kernels.setdefault((kdef.op, kdef.device_type), [])
+    Example:
+        >>> r = Registry("widget")
+        >>> r.add("a", 1, owner="p1")
+        >>> r.get("a"), r.owner("a"), r.names()
+        (1, 'p1', ['a'])
+        >>> try:
+        ...     r.add("a", 2, owner="p2")
+        ... except DuplicateRegistrationError as exc:
+        ...     print(exc)
+        Widget 'a' is already registered by plugin 'p1'; plugin 'p2' tried to register it again
+    """
+
+    def __init__(self, what: str, *, fold_case: bool = False, clash: Callable[[Any, Any], bool] = _always_clash,
+                 rank: Callable[[Any], Any] | None = None, describe: Callable[..., str] | None = None) -> None:
+        self.what = what
+        self._fold_case = fold_case
+        self._clash = clash
+        self._rank = rank
+        self._describe = describe
+        self._entries: dict[Any, list] = {}
+        self._owners: dict[int, str] = {}
+        self.validate: Callable[[Any, Any, str], None] | None = None
+        self.on_first_use: Callable[[], None] = lambda: None
+        self.on_miss: Callable[[Any], None] = lambda key: None
+
+    def _key(self, key: Any) -> Any:
+        return key.lower() if self._fold_case and isinstance(key, str) else key
+
+    def add(self, key: Any, item: Any, owner: str = "") -> None:
+        """Register ``item`` under ``key`` for plugin ``owner``; a clash raises naming both owners."""
+        if self.validate is not None:
+            self.validate(key, item, owner)
+        bucket = self._entries.setdefault(self._key(key), [])
         for other in bucket:
-            if other.dtypes == kdef.dtypes and other.priority == kdef.priority and other.fn is not kdef.fn:
+            if other is item:
+                return
+            if self._clash(other, item):
+                first_owner = self._owners.get(id(other), "")
+                if self._describe is not None:
+                    raise DuplicateRegistrationError(self._describe(key, other, item, first_owner, owner))
                 raise DuplicateRegistrationError(
-                    f"Kernel for op '{kdef.op}' on device type '{kdef.device_type}' with dtypes "
-                    f"{_names(kdef.dtypes)} is already registered by plugin '{other.plugin}' ({other.source}); "
-                    f"second registration by plugin '{kdef.plugin}' ({kdef.source})"
-                )
-        bucket.append(kdef)
-        bucket.sort(key=lambda k: -k.priority)
+                    f"{self.what.capitalize()} '{key}' is already registered by plugin '{first_owner}'; "
+                    f"plugin '{owner}' tried to register it again")
+        bucket.append(item)
+        self._owners[id(item)] = owner
+        if self._rank is not None:
+            bucket.sort(key=self._rank)
 
-    def remove(self, kdef: KernelDef) -> None:
-        bucket = self._kernels.get((kdef.op, kdef.device_type), [])
-        if kdef in bucket:
-            bucket.remove(kdef)
+    def remove(self, key: Any, item: Any = None) -> None:
+        """Forget ``key`` (or only ``item`` among its entries)."""
+        k = self._key(key)
+        bucket = self._entries.get(k, [])
+        for other in [x for x in bucket if item is None or x is item]:
+            bucket.remove(other)
+            self._owners.pop(id(other), None)
+        if not bucket:
+            self._entries.pop(k, None)
 
-    def lookup(self, op: str, device_type: str, attrs: dict) -> KernelDef | None:
-        for kdef in self._kernels.get((op, device_type), ()):
-            if kdef.supports(attrs):
-                return kdef
+    def entries(self, key: Any) -> list:
+        """Every entry under ``key``, best first (empty when none)."""
+        self.on_first_use()
+        return list(self._entries.get(self._key(key), ()))
+
+    def find(self, key: Any, accept: Callable[[Any], bool] | None = None) -> Any:
+        """The best entry under ``key`` that ``accept`` takes (any, when None), else None."""
+        self.on_first_use()
+        for item in self._entries.get(self._key(key), ()):
+            if accept is None or accept(item):
+                return item
         return None
 
-    def for_device(self, device_type: str) -> list[KernelDef]:
-        return [k for (_, dev), ks in self._kernels.items() if dev == device_type for k in ks]
+    def get(self, key: Any) -> Any:
+        """The entry under ``key``; asks ``on_miss`` once, then raises KeyError listing what is known."""
+        item = self.find(key)
+        if item is None:
+            self.on_miss(key)
+            item = self.find(key)
+        if item is None:
+            names = sorted((str(k) for k in self._entries), key=str.lower)
+            known = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "") or "none"
+            raise KeyError(f"No {self.what} named '{key}' is registered; known: {known}. "
+                           "Is the plugin that provides it installed?")
+        return item
 
-    def by_plugin(self, plugin: str) -> list[KernelDef]:
-        return [k for ks in self._kernels.values() for k in ks if k.plugin == plugin]
+    def has(self, key: Any) -> bool:
+        self.on_first_use()
+        return bool(self._entries.get(self._key(key)))
 
-    def device_types_for(self, op: str) -> list[str]:
-        return sorted({dev for (name, dev), ks in self._kernels.items() if name == op and ks})
+    def names(self) -> list:
+        """Every key, sorted."""
+        self.on_first_use()
+        return sorted(self._entries, key=str)
+
+    def all(self) -> list:
+        """Every entry of every key, in registration order of the keys."""
+        self.on_first_use()
+        return [item for bucket in self._entries.values() for item in bucket]
+
+    def owner(self, key: Any) -> str:
+        """The plugin that registered ``key``'s best entry ('' when none)."""
+        item = self.find(key)
+        return self._owners.get(id(item), "") if item is not None else ""
 
 
 def _names(dts: Iterable | None) -> str:
     return "any" if dts is None else "[" + ", ".join(d.name for d in dts) + "]"
 
 
-OPS = OpRegistry()
-KERNELS = KernelRegistry()
+def _kernel_clash(old: KernelDef, new: KernelDef) -> bool:
+    return old.dtypes == new.dtypes and old.priority == new.priority and old.fn is not new.fn
+
+
+def _describe_kernel(key: Any, first: KernelDef, second: KernelDef, first_owner: str, second_owner: str) -> str:
+    return (f"Kernel for op '{first.op}' on device type '{first.device_type}' with dtypes {_names(first.dtypes)} is "
+            f"already registered by plugin '{first.plugin}' ({first.source}); second registration by plugin "
+            f"'{second.plugin}' ({second.source})")
+
+
+def _describe_op(key: Any, first: OpDef, second: OpDef, first_owner: str, second_owner: str) -> str:
+    return f"Op '{first.name}' is already registered (first at {first.source}); second registration at {second.source}"
+
+
+class NoGradient:
+    """The gradient store's entry for an op type declared not differentiable (its inputs get None)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+
+def where_defined(fn: Any) -> str:
+    """``file:line`` of a function, for messages that name two registrations."""
+    if isinstance(fn, NoGradient):
+        return fn.source
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def _describe_gradient(key: Any, first: Any, second: Any, first_owner: str, second_owner: str) -> str:
+    what = "declared not differentiable" if isinstance(first, NoGradient) else "already registered"
+    return (f"A gradient for op type '{key}' is {what} (first at {where_defined(first)}); second registration "
+            f"at {where_defined(second)}")
+
+
+OPS = Registry("op", describe=_describe_op)
+# The one gradient store: op type -> gradient function, or NoGradient. An OpDef's ``grad`` (or
+# ``differentiable=False``) is filed here when the op is registered; tf.RegisterGradient and
+# tf.NotDifferentiable file directly.
+GRADIENTS = Registry("gradient", describe=_describe_gradient)
+KERNELS = Registry("kernel", clash=_kernel_clash, rank=lambda k: -k.priority, describe=_describe_kernel)
+DEVICES = Registry("device")
+OPTIMIZERS = Registry("optimizer", fold_case=True)
+CHECKPOINT_FORMATS = Registry("checkpoint format", fold_case=True)
+
+
+def add_kernel(kdef: KernelDef) -> None:
+    """Register ``kdef`` under (op, device type), noting which keyword parameters its function takes."""
+    try:
+        params = inspect.signature(kdef.fn).parameters
+    except (TypeError, ValueError):  # numpy ufuncs and builtins take inputs only
+        params = {}
+    kdef.wants_ctx = "ctx" in params
+    # A kernel with a keyword-only ``donated`` parameter may write its result into the inputs at those
+    # positions: the executor passes the ones that are dead after this step and referenced by nobody else.
+    kdef.wants_donated = "donated" in params
+    kdef.attr_params = tuple(
+        p.name for p in params.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")
+    )
+    KERNELS.add((kdef.op, kdef.device_type), kdef, kdef.plugin)
+
+
+def remove_kernel(kdef: KernelDef) -> None:
+    KERNELS.remove((kdef.op, kdef.device_type), kdef)
+
+
+def lookup_kernel(op: str, device_type: str, attrs: dict) -> KernelDef | None:
+    """The best kernel of ``op`` on ``device_type`` that handles ``attrs``' dtypes, else None."""
+    return KERNELS.find((op, device_type), lambda k: k.supports(attrs))
+
+
+def kernels_for_device(device_type: str) -> list[KernelDef]:
+    return [k for k in KERNELS.all() if k.device_type == device_type]
+
+
+def device_types_for(op: str) -> list[str]:
+    """Device types that have some kernel of ``op``."""
+    return sorted({k.device_type for k in KERNELS.all() if k.op == op})
+
+
+def devices_of_type(device_type: str) -> list:
+    return [d for d in DEVICES.all() if d.device_type == device_type]

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import numbers
-import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
 
 from . import dtypes as _dtypes
-from .devices import DEVICES, Device
-from .errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
+from .devices import Device
+from .errors import UnavailableError
 from .executor import Plan, compile_plan
-from .graph import Graph, Operation, Tensor, get_default_graph
+from .graph import (
+    Graph,
+    Operation,
+    Tensor,
+    get_default_graph,
+    get_default_session as get_default_session,
+    interactive_sessions,
+    session_stack,
+)
+from .passes.pipeline import disabled_passes
+from .placement import place
 from .plugins import ensure_discovered
-
-_local = threading.local()
-
-
-def _session_stack() -> list:
-    stack = getattr(_local, "sessions", None)
-    if stack is None:
-        stack = _local.sessions = []
-    return stack
-
-
-_global_default: list = []
+from .registry import DEVICES
+from .session_config import session_config
+from .session_state import SessionState
 
 DEFAULT_PLAN_CACHE_SIZE = 256
 
@@ -52,28 +52,6 @@ def plan_cache_size(config: Any) -> int:
         raise ValueError(f"Session config: plan_cache_size must be an int >= 0 (0 turns plan caching off), got "
                          f"{size!r}")
     return int(size)
-
-
-def get_default_session() -> "Session | None":
-    """The innermost session entered with ``with`` (or an InteractiveSession), else None.
-
-    Example:
-        >>> import tensorflux as tf
-        >>> tf.get_default_session() is None
-        True
-    """
-    stack = _session_stack()
-    if stack:
-        return stack[-1]
-    return _global_default[-1] if _global_default else None
-
-
-def get_default_session_or_error() -> "Session":
-    sess = get_default_session()
-    if sess is None:
-        raise ValueError("Cannot evaluate tensor using `eval()`: no default session is registered. "
-                         "Use `with sess.as_default()` or pass an explicit session")
-    return sess
 
 
 class _FetchMapper:
@@ -135,30 +113,25 @@ class Session:
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
         ensure_discovered()
         self.graph = graph if graph is not None else get_default_graph()
-        self._config = config
+        self._state = SessionState(config=config)
         self._plan_cache_size = plan_cache_size(config)
         if config is not None:
-            from .passes import disabled_passes
-
             disabled_passes(config)  # an unknown pass name fails here, naming the known ones
+            session_config(config)  # so does an unknown or ill-typed ConfigProto field
         self._closed = False
-        self._lock = threading.RLock()
+        self._lock = self._state.lock
         self._plans: OrderedDict = OrderedDict()  # least recently used first
-        self._placement: dict = {}
-        self._variables: dict = {}
-        self._rng_state: dict = {}
-        self._host = Device()
         self._default_ctx: list = []
 
     # -- context management ------------------------------------------------------------------
     def __enter__(self) -> "Session":
         self._default_ctx.append(self.graph.as_default())
         self._default_ctx[-1].__enter__()
-        _session_stack().append(self)
+        session_stack().append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _session_stack().remove(self)
+        session_stack().remove(self)
         self._default_ctx.pop().__exit__(*exc)
         self.close()
 
@@ -168,11 +141,11 @@ class Session:
 
         class _Default:
             def __enter__(self_inner) -> "Session":
-                _session_stack().append(session)
+                session_stack().append(session)
                 return session
 
             def __exit__(self_inner, *exc: Any) -> None:
-                _session_stack().remove(session)
+                session_stack().remove(session)
 
         return _Default()
 
@@ -181,7 +154,7 @@ class Session:
         with self._lock:
             self._closed = True
             self._plans.clear()
-            self._variables.clear()
+            self._state.variables.clear()
 
     @property
     def sess_str(self) -> str:
@@ -241,14 +214,15 @@ class Session:
 
     def _forget_placement(self, exc: UnavailableError) -> None:
         """After a kernel found its device unable to run it: mark that, and re-place ops of its type next run."""
-        device = self._placement.get(exc.op, (None, None))[0] if exc.op is not None else None
-        if device is None:
-            return
-        device.mark_unavailable(exc.op.type, str(exc.__cause__ or exc))
+        placement = self._state.placement
         with self._lock:
+            device = placement.get(exc.op, (None, None))[0] if exc.op is not None else None
+            if device is None:
+                return
+            device.mark_unavailable(exc.op.type, str(exc.__cause__ or exc))
             self._plans.clear()
-            for op in [op for op, (dev, _) in self._placement.items() if dev is device and op.type == exc.op.type]:
-                del self._placement[op]
+            for op in [op for op, (dev, _) in placement.items() if dev is device and op.type == exc.op.type]:
+                del placement[op]
 
     def _feed_items(self, feed_dict: dict) -> tuple:
         items = []
@@ -274,33 +248,57 @@ class Session:
             for t in targets:
                 if isinstance(t, (Tensor, Operation)) and t.graph is not self.graph:
                     raise ValueError(f"Fetch '{t.name}' is not an element of this session's graph")
-            _check_placeholders_fed(targets, feeds)
-            return compile_plan(self, targets, feeds)
+            return compile_plan(self._state, targets, feeds)
 
-    def _load_variable(self, variable: Any, value: Any) -> None:
-        from .executor import _variable_for
-        from .placement import place
+    @property
+    def state(self) -> SessionState:
+        """What this session's plans share (variables, placement, RNGs), as the executor sees it.
 
+        Example:
+            >>> import tensorflux as tf
+            >>> v = tf.Variable(1.0, name="v")
+            >>> with tf.Session() as sess:
+            ...     _ = sess.run(v.initializer)
+            ...     sess.state.variables["v"].device.name
+            '/cpu:0'
+        """
+        return self._state
+
+    @property
+    def config(self) -> Any:
+        """The ``config`` this session was created with (None when none)."""
+        return self._state.config
+
+    def load_variable(self, variable: Any, value: Any) -> None:
+        """Write ``value`` into ``variable`` in this session without running ops (``Variable.load``, restores).
+
+        Example:
+            >>> import tensorflux as tf
+            >>> v = tf.Variable(0.0)
+            >>> with tf.Session() as sess:
+            ...     sess.load_variable(v, 3.0)
+            ...     float(sess.run(v))
+            3.0
+        """
         with self._lock:
-            device, _ = place(variable.op, self._placement)
-            slot = _variable_for(self, variable.op, device)
-            arr = _check_feed(variable._ref, value)
-            slot.assign(device.from_host(arr))
+            device, _ = place(variable.op, self._state.placement)
+            slot = self._state.variable_slot(variable.op, device)
+            slot.assign(device.from_host(_check_feed(variable._ref, value)))
 
-    def _read_variable(self, variable: Any) -> np.ndarray:
-        """A host copy of ``variable``'s value in this session, without running ops (used by Saver)."""
+    def read_variable(self, variable: Any) -> np.ndarray:
+        """A host copy of ``variable``'s value in this session, without running ops (what a Saver writes).
+
+        Example:
+            >>> import tensorflux as tf
+            >>> v = tf.Variable([1, 2])
+            >>> with tf.Session() as sess:
+            ...     _ = sess.run(v.initializer)
+            ...     sess.read_variable(v)
+            array([1, 2], dtype=int32)
+        """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session")
-        with self._lock:
-            slot = self._variables.get(variable.op.name)
-            if slot is None or slot.value is None:
-                raise FailedPreconditionError(
-                    f"Attempting to use uninitialized value {variable.op.name}: variable '{variable.op.name}' has not "
-                    "been initialized in this session; run its initializer or restore a checkpoint first")
-            value, device = slot.value, slot.device
-        if device is not None and not device.host_memory:
-            value = device.to_host(value)
-        return np.array(value, copy=True)
+        return self._state.read_variable(variable.op.name)
 
 
 def _fetch_key(fetches: Any) -> Any:
@@ -326,18 +324,6 @@ def _fetch_key(fetches: Any) -> Any:
             return None
         return None if any(p is None for _, p in parts) else (type(fetches), parts)
     return None
-
-
-def _check_placeholders_fed(targets: list, feeds: list) -> None:
-    from .executor import _needed_ops
-
-    fed = set(feeds)
-    for op in _needed_ops(targets, fed):
-        if op.type == "Placeholder":
-            shape = op.attrs["shape"]
-            raise InvalidArgumentError(
-                f"You must feed a value for placeholder tensor '{op.name}' with dtype {op.attrs['dtype'].name}"
-                + ("" if shape.rank is None else f" and shape {shape}"), op)
 
 
 def _check_feed(tensor: Tensor, value: Any) -> Any:
@@ -411,9 +397,9 @@ class InteractiveSession(Session):
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
         super().__init__(target, graph, config)
-        _global_default.append(self)
+        interactive_sessions().append(self)
 
     def close(self) -> None:
         super().close()
-        if self in _global_default:
-            _global_default.remove(self)
+        if self in interactive_sessions():
+            interactive_sessions().remove(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import dtypes as _dtypes
-from .graph import GraphKeys, Operation, Tensor, get_default_graph
+from .graph import GraphKeys, Operation, Tensor, get_default_graph, get_default_session_or_error
 from .op_builder import apply_op, convert_to_tensor
 from .ops.array_ops import identity
 from .ops.state_ops import group
@@ -165,9 +165,7 @@ class Variable:
 
     def load(self, value: Any, session: Any = None) -> None:
         """Write ``value`` into the variable in ``session`` without adding ops per call."""
-        from .session import get_default_session_or_error
-
-        (session or get_default_session_or_error())._load_variable(self, value)
+        (session or get_default_session_or_error()).load_variable(self, value)
 
     def is_initialized(self) -> Tensor:
         return apply_op("IsVariableInitialized", self._ref, name="IsVariableInitialized")[0]

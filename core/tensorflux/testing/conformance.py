@@ -128,7 +128,7 @@ def test_variables_live_on_device_across_runs(device: str) -> None:
             sess.run(v.initializer)
             for _ in range(3):
                 sess.run(step)
-            assert sess._variables["v"].device.name == name
+            assert sess.state.variables["v"].device.name == name
             np.testing.assert_array_equal(sess.run(v), np.full(4, 7, np.float32))
 
 

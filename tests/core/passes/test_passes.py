@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux._internal.passes import PASS_NAMES, disabled_passes
 from tensorflux._internal.passes.cse import freeze
+from tensorflux._internal.passes.pipeline import PASS_NAMES, disabled_passes
 
 
 def _plan(sess):
@@ -291,22 +291,22 @@ def fused_conv_without_pool():
     """The cpu's _FusedConv2D as a device kernel written before fusion took pools: no ``pool`` attribute."""
     import dataclasses
 
-    from tensorflux._internal.registry import KERNELS
+    from tensorflux._internal.registry import add_kernel, lookup_kernel, remove_kernel
     from tensorflux.extend import ensure_discovered
 
     ensure_discovered()
-    real = KERNELS.lookup("_FusedConv2D", "cpu", {"T": tf.float32})
+    real = lookup_kernel("_FusedConv2D", "cpu", {"T": tf.float32})
 
     def no_pool(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation):
         return real.fn(x, f, bias, strides=strides, padding=padding, explicit_paddings=explicit_paddings,
                        data_format=data_format, dilations=dilations, activation=activation, pool="")
 
     older = dataclasses.replace(real, fn=no_pool)
-    KERNELS.remove(real)
-    KERNELS.add(older)
+    remove_kernel(real)
+    add_kernel(older)
     yield
-    KERNELS.remove(older)
-    KERNELS.add(real)
+    remove_kernel(older)
+    add_kernel(real)
 
 
 def test_fusion_leaves_a_pool_to_itself_when_the_fused_kernel_takes_no_pool(fused_conv_without_pool):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tensorflux.extend import conv2d_geometry
 from tensorflux_cpu import blas
 from tensorflux_cpu.kernels import conv, conv_direct, winograd
 
@@ -99,7 +100,7 @@ def threads(request, monkeypatch):
 
 
 def _uses_direct(x_shape, f_shape, kw):
-    geo = conv._Conv(x_shape, f_shape, kw["strides"], kw["padding"], kw["explicit_paddings"], "NHWC", kw["dilations"])
+    geo = conv2d_geometry(x_shape, f_shape, kw["strides"], kw["padding"], kw["explicit_paddings"], "NHWC", kw["dilations"])
     return conv_direct.applies(geo, np.float32)
 
 
@@ -212,7 +213,7 @@ def test_nchw_and_half_precision_go_through_the_direct_kernels():
 
 def test_which_convolutions_take_the_direct_path():
     def geo(f_shape, n=2):
-        return conv._Conv((n, 8, 8, f_shape[2]), f_shape, [1, 1, 1, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
+        return conv2d_geometry((n, 8, 8, f_shape[2]), f_shape, [1, 1, 1, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
 
     assert conv_direct.applies(geo((5, 5, 1, 32)), np.float32)
     assert conv_direct.applies(geo((5, 5, 32, 64)), np.float32)

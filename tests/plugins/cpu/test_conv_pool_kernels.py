@@ -13,6 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tensorflux.extend import axis_geometry
 from tensorflux_cpu import blas
 from tensorflux_cpu.kernels import conv, conv_direct, pool, winograd
 
@@ -37,7 +38,7 @@ def conv_path(request, monkeypatch):
 
 
 def _pads(size, k, stride, dilation, padding, explicit):
-    return conv._geometry(size, k, stride, dilation, padding, explicit)
+    return axis_geometry(size, k, stride, dilation, padding, explicit)
 
 
 def reference_conv(x, f, stride, dilation, padding, explicit=((0, 0), (0, 0))):
@@ -118,8 +119,8 @@ def test_fused_conv2d_is_conv_plus_bias_then_relu(chunking, conv_path):
 
 def reference_max_pool_grad(x, g, k, s, padding):
     n, h, w, c = x.shape
-    oh, pt, _ = conv._geometry(h, k, s, 1, padding)
-    ow, pl, _ = conv._geometry(w, k, s, 1, padding)
+    oh, pt, _ = axis_geometry(h, k, s, 1, padding)
+    ow, pl, _ = axis_geometry(w, k, s, 1, padding)
     dx = np.zeros(x.shape)
     out = np.zeros((n, oh, ow, c))
     for b, i, j, ch in np.ndindex(n, oh, ow, c):

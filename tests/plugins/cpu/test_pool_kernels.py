@@ -11,15 +11,16 @@ import itertools
 import numpy as np
 import pytest
 
-from tensorflux_cpu.kernels import conv, pool
+from tensorflux.extend import axis_geometry
+from tensorflux_cpu.kernels import pool
 
 
 def reference(x, g, k, s, padding):
     """(max pool, its gradient) of NHWC ``x``, by loops: each gradient goes to its window's first maximum."""
     n, h, w, c = x.shape
     (kh, kw), (sh, sw) = k, s
-    oh, pt, _ = conv._geometry(h, kh, sh, 1, padding)
-    ow, pl, _ = conv._geometry(w, kw, sw, 1, padding)
+    oh, pt, _ = axis_geometry(h, kh, sh, 1, padding)
+    ow, pl, _ = axis_geometry(w, kw, sw, 1, padding)
     out, dx = np.zeros((n, oh, ow, c)), np.zeros(x.shape)
     for b, i, j, ch in np.ndindex(n, oh, ow, c):
         cells = [(r, q) for r, q in itertools.product(range(i * sh - pt, i * sh - pt + kh), range(j * sw - pl, j * sw - pl + kw))
@@ -64,7 +65,7 @@ def inputs(shape, k, s, padding, dtype, kind):
     elif kind == "nan" and x.size:
         x.flat[rng.integers(0, x.size, 3)] = np.nan
     x = x.astype(dtype)
-    oh, ow = (conv._geometry(size, kk, ss, 1, padding)[0] for size, kk, ss in zip(shape[1:3], k, s))
+    oh, ow = (axis_geometry(size, kk, ss, 1, padding)[0] for size, kk, ss in zip(shape[1:3], k, s))
     g = rng.standard_normal((shape[0], oh, ow, shape[3])).astype(dtype)
     return x, g
 

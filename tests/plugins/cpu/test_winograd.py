@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from test_conv_direct import _kw, _out_size, ref_conv, ref_input_grad, ref_pool
 
+from tensorflux.extend import conv2d_geometry
 from tensorflux_cpu import blas
 from tensorflux_cpu.kernels import conv, conv_direct, winograd, winograd4
 
@@ -31,7 +32,7 @@ def threads(request, monkeypatch):
 
 
 def _geo(x_shape, f_shape, padding="SAME", explicit=()):
-    return conv._Conv(x_shape, f_shape, [1, 1, 1, 1], padding, list(explicit), "NHWC", [1, 1, 1, 1])
+    return conv2d_geometry(x_shape, f_shape, [1, 1, 1, 1], padding, list(explicit), "NHWC", [1, 1, 1, 1])
 
 
 def _close(got, want, scale=None):
@@ -129,6 +130,6 @@ def test_which_convolutions_take_winograd():
     assert not winograd.applies(_geo((2, 28, 28, 1), (5, 5, 1, 32)), np.float32)  # too few channels
     assert not winograd.applies(_geo((2, 14, 14, 32), (3, 3, 32, 64)), np.float32)  # not 5x5
     assert not winograd.applies(_geo((2, 14, 14, 32), (5, 5, 32, 8)), np.float32)  # 8 of 32 lanes
-    strided = conv._Conv((2, 14, 14, 32), (5, 5, 32, 64), [1, 2, 2, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
+    strided = conv2d_geometry((2, 14, 14, 32), (5, 5, 32, 64), [1, 2, 2, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
     assert not winograd.applies(strided, np.float32)
     assert _out_size(14, 5, 1, 1, "SAME") == (14, 2)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from test_conv_direct import _kw, ref_conv, ref_filter_grad, ref_input_grad, ref_pool
 
+from tensorflux.extend import conv2d_geometry
 from tensorflux_cpu import blas
 from tensorflux_cpu.kernels import conv, conv_direct, winograd, winograd4
 
@@ -30,7 +31,7 @@ def threads(request, monkeypatch):
 
 
 def _geo(x_shape, f_shape, padding="SAME"):
-    return conv._Conv(x_shape, f_shape, [1, 1, 1, 1], padding, [], "NHWC", [1, 1, 1, 1])
+    return conv2d_geometry(x_shape, f_shape, [1, 1, 1, 1], padding, [], "NHWC", [1, 1, 1, 1])
 
 
 def _close(got, want):

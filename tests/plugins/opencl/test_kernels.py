@@ -214,7 +214,7 @@ def test_variables_stay_resident_and_buffers_are_reused():
             for _ in range(5):
                 sess.run(step, feed)
             assert device.pool.in_use == in_use  # every run's temporaries went back to the pool
-            assert type(sess._variables["w"].value).__name__ == "DeviceArray"
+            assert type(sess.state.variables["w"].value).__name__ == "DeviceArray"
 
 
 def test_fallback_is_reported_once_naming_the_op():

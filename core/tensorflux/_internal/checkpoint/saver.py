@@ -134,7 +134,7 @@ class Saver:
         for name, var in self._var_list.items():
             if var.graph is not sess.graph:
                 raise ValueError(f"Saver.save: variable '{var.name}' is not in the session's graph")
-            values[name] = sess._read_variable(var)
+            values[name] = sess.read_variable(var)
         with path_lock(prefix):
             remove_stale_temps_in(os.path.dirname(os.path.abspath(prefix)))  # a killed save's, any format's
             self._format.write(prefix, values)
@@ -214,7 +214,7 @@ class Saver:
                                     f"checkpoint holds: {known}")
             checked.append((var, _check_value(name, var, stored[name], where)))
         for var, value in checked:
-            sess._load_variable(var, value)
+            sess.load_variable(var, value)
 
     def export_meta_graph(self, filename: str | None = None, collection_list: list | None = None,
                           as_text: bool = False, export_scope: str | None = None, clear_devices: bool = False,
@@ -300,3 +300,29 @@ def _delete_checkpoint(prefix: str, meta_graph_suffix: str) -> None:
                 os.unlink(path)
             except OSError as exc:
                 warnings.warn(f"Saver: could not delete old checkpoint file '{path}': {exc}", stacklevel=3)
+
+
+def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, import_scope: str | None = None,
+                      **kwargs: Any) -> Any:
+    """Recreate the graph and collections saved in a MetaGraphDef in the default graph; return a Saver.
+
+    The Saver restores the imported variables (it is None when the graph has none). Use it as
+    ``saver.restore(sess, checkpoint_prefix)``.
+
+    Example:
+        >>> import os, tempfile, tensorflux as tf
+        >>> v = tf.Variable(3.0, name="v")
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.meta")
+        >>> _ = tf.train.export_meta_graph(path)
+        >>> with tf.Graph().as_default():
+        ...     saver = tf.train.import_meta_graph(path)
+        ...     [x.name for x in tf.global_variables()]
+        ['v:0']
+    """
+    mg = _meta_graph.as_meta_graph_message(meta_graph_or_file)
+    var_list, _ = _meta_graph.import_scoped_meta_graph(mg, clear_devices=clear_devices, import_scope=import_scope,
+                                           input_map=kwargs.pop("input_map", None))
+    if not var_list:
+        return None
+    saver_def = mg.saver_def if mg.HasField("saver_def") else None
+    return Saver(var_list=var_list, saver_def=saver_def, **kwargs)

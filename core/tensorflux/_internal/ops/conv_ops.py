@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as dt
+from ..geometry import explicit_pads, output_size, spatial_axes
 from ..graph import Tensor
 from ..op_builder import apply_op, constant_shape, convert_to_tensor
 from ..registry import REQUIRED, AttrDef
@@ -21,33 +22,11 @@ POOL_T = dt.NUMERIC
 _FORMATS = ("NHWC", "NCHW")
 
 
-def _spatial(data_format: str) -> tuple[int, int, int]:
-    """Indices of (height, width, channels) for ``data_format``."""
-    return (2, 3, 1) if data_format == "NCHW" else (1, 2, 3)
-
-
-def out_size(size: int | None, k: int | None, stride: int, dilation: int, padding: str,
-             pads: tuple[int, int] = (0, 0), what: str = "dimension") -> int | None:
-    """TF's output size of one spatial dimension; None when unknown. Raises when VALID leaves no output."""
-    if size is None:
-        return None
-    if padding == "SAME":
-        return -(-size // stride)
-    if k is None:
-        return None
-    eff = (k - 1) * dilation + 1
-    padded = size + (pads[0] + pads[1] if padding == "EXPLICIT" else 0)
-    if padded < eff:
-        raise ValueError(f"{what} of size {padded} is smaller than the (dilated) window of size {eff}; "
-                         f"padding {padding} would give a negative output size")
-    return (padded - eff) // stride + 1
-
-
 def _check_4(op: Any, attr: str, fmt: str) -> list:
     values = list(op.attrs[attr])
     if len(values) != 4:
         raise ValueError(f"attr {attr} must have 4 elements (one per dimension of {fmt}), got {values}")
-    n, c = 0, _spatial(fmt)[2]
+    n, c = 0, spatial_axes(fmt)[2]
     if values[n] != 1 or values[c] != 1:
         raise ValueError(f"attr {attr}={values}: {attr} over the batch and channel dimensions must be 1 ({fmt})")
     if any(v < 1 for v in values):
@@ -55,13 +34,8 @@ def _check_4(op: Any, attr: str, fmt: str) -> list:
     return values
 
 
-def _explicit_pads(op: Any, hi: int, wi: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    if op.attrs.get("padding") != "EXPLICIT":
-        return (0, 0), (0, 0)
-    p = list(op.attrs.get("explicit_paddings") or [])
-    if len(p) != 8:
-        raise ValueError(f"padding EXPLICIT needs explicit_paddings with 8 values (a pair per dimension), got {p}")
-    return (p[2 * hi], p[2 * hi + 1]), (p[2 * wi], p[2 * wi + 1])
+def _explicit_pads(op: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    return explicit_pads(op.attrs.get("explicit_paddings"), op.attrs["data_format"], op.attrs.get("padding"))
 
 
 def _conv_shape(op: Any) -> TensorShape:
@@ -72,16 +46,16 @@ def _conv_shape(op: Any) -> TensorShape:
         raise ValueError(f"input must be 4-D ({fmt}), got shape {x}")
     if f.rank is not None and f.rank != 4:
         raise ValueError(f"filter must be 4-D [height, width, in_channels, out_channels], got shape {f}")
-    hi, wi, ci = _spatial(fmt)
+    hi, wi, ci = spatial_axes(fmt)
     if x.rank is None:
         return TensorShape(None if f.rank is None else [None] * 4)
     c_in, f_in = x[ci], f[2]
     if c_in is not None and f_in is not None and c_in != f_in:
         raise ValueError(f"input has {c_in} channels but filter {f} expects {f_in} (in_channels, dimension 2)")
-    ph, pw = _explicit_pads(op, hi, wi)
+    ph, pw = _explicit_pads(op)
     pad = op.attrs["padding"]
-    oh = out_size(x[hi], f[0], strides[hi], dilations[hi], pad, ph, "input height")
-    ow = out_size(x[wi], f[1], strides[wi], dilations[wi], pad, pw, "input width")
+    oh = output_size(x[hi], f[0], strides[hi], dilations[hi], pad, ph, "input height")
+    ow = output_size(x[wi], f[1], strides[wi], dilations[wi], pad, pw, "input width")
     dims: list = [x[0], None, None, None]
     dims[hi], dims[wi], dims[ci] = oh, ow, f[3]
     return TensorShape(dims)
@@ -95,11 +69,11 @@ def _pool_shape(op: Any) -> TensorShape:
         return x
     if x.rank != 4:
         raise ValueError(f"input must be 4-D ({fmt}), got shape {x}")
-    hi, wi, _ = _spatial(fmt)
+    hi, wi, _ = spatial_axes(fmt)
     dims = list(x.dims)
     pad = op.attrs["padding"]
-    dims[hi] = out_size(x[hi], ksize[hi], strides[hi], 1, pad, what="input height")
-    dims[wi] = out_size(x[wi], ksize[wi], strides[wi], 1, pad, what="input width")
+    dims[hi] = output_size(x[hi], ksize[hi], strides[hi], 1, pad, what="input height")
+    dims[wi] = output_size(x[wi], ksize[wi], strides[wi], 1, pad, what="input width")
     return TensorShape(dims)
 
 
@@ -125,7 +99,7 @@ def _fused_conv_shape(op: Any) -> TensorShape:
     shape = _conv_shape(op)
     if not op.attrs.get("pool") or shape.rank is None:
         return shape
-    hi, wi, _ = _spatial(op.attrs["data_format"])
+    hi, wi, _ = spatial_axes(op.attrs["data_format"])
     dims = list(shape._dims)
     dims[hi], dims[wi] = (None if dims[hi] is None else dims[hi] // 2), (None if dims[wi] is None else dims[wi] // 2)
     return TensorShape(dims)
@@ -220,7 +194,7 @@ def _four(value: Any, attr: str, data_format: str, default: int | None = None) -
     if len(values) == 1:
         values = values * 2
     if len(values) == 2:
-        hi, wi, _ = _spatial(data_format)
+        hi, wi, _ = spatial_axes(data_format)
         full = [1, 1, 1, 1]
         full[hi], full[wi] = values
         return full

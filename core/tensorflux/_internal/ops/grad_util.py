@@ -11,7 +11,7 @@ from ..graph import Tensor
 
 def _dims(t: Tensor) -> list:
     """``t``'s dimensions (rank must be known): ints where static, scalar tensors where not."""
-    from .array_ops import shape
+    from .base_array_ops import shape
     from .slice_ops import gather
     dynamic = None
     out = []
@@ -41,13 +41,13 @@ def _prod_dims(dims: list) -> Any:
 
 
 def _static_or_dynamic_shape(x: Tensor) -> Any:
-    from .array_ops import shape
+    from .base_array_ops import shape
     return x.shape.as_list() if x.shape.is_fully_defined() else shape(x)
 
 
 def _onehot_scatter(g3: Tensor, ids: Any, n: Any) -> Tensor:
     """Sum the rows of ``g3`` ([outer, m, inner]) into ``n`` bins by ``ids`` ([m]): [outer, n, inner]."""
-    from .array_ops import one_hot
+    from .base_array_ops import one_hot
     from .math_ops import matmul
 
     return matmul(one_hot(ids, n, dtype=g3.dtype), g3, transpose_a=True)

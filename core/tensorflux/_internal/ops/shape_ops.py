@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..graph import Tensor
-from ..op_builder import apply_op, constant_shape, constant_value, convert_to_tensor
+from ..op_builder import apply_op, constant_shape, constant_value, convert_to_tensor, register_list_packer
 from ..shapes import TensorShape
-from .array_ops import IDX, identity, range, rank, shape, size
+from .base_array_ops import IDX, identity, range, rank, shape, size
 from .common import define, gradient, normalize_axis
 from .grad_util import _as_shape_arg, _static_or_dynamic_shape
 
@@ -378,6 +378,17 @@ def stack(values: list, axis: int = 0, name: str = "stack") -> Tensor:
                [2, 4]], dtype=int32)
     """
     return apply_op("Pack", list(values), axis=axis, name=name)[0]
+
+
+def _pack_list(values: list, dtype: Any, name: str) -> Tensor:
+    from .math_ops import cast
+
+    packed = stack(values, name=name)
+    return packed if dtype is None else cast(packed, dtype)
+
+
+# convert_to_tensor, below this family, packs lists holding tensors with Pack.
+register_list_packer(_pack_list)
 
 
 def unstack(value: Any, num: int | None = None, axis: int = 0, name: str = "unstack") -> list:

@@ -14,7 +14,7 @@ from .. import dtypes as dt
 from ..graph import Tensor
 from ..op_builder import apply_op, constant_value, convert_to_tensor
 from ..shapes import TensorShape
-from .array_ops import IDX, fill, range, shape, size, where
+from .base_array_ops import IDX, fill, range, shape, size, where
 from .common import define, gradient, normalize_axis
 from .grad_util import _as_shape_arg, _dims, _onehot_scatter, _pad_axis, _prod_dims, _segment_sum_axis, _static_or_dynamic_shape
 from .shape_ops import concat, expand_dims, reshape, stack

@@ -6,29 +6,8 @@ from typing import Any
 
 import numpy as np
 
-
-def index_from_spec(begin: Any, end: Any, strides: Any, begin_mask: int, end_mask: int, ellipsis_mask: int,
-                    new_axis_mask: int, shrink_axis_mask: int) -> tuple:
-    """Turn StridedSlice's inputs and masks into a numpy index tuple.
-
-    Example:
-        >>> from tensorflux.extend import index_from_spec
-        >>> index_from_spec([0, 1], [0, 3], [1, 1], 1, 1, 0, 0, 0)
-        (slice(None, None, 1), slice(1, 3, 1))
-    """
-    index = []
-    for i in range(len(begin)):
-        bit = 1 << i
-        if ellipsis_mask & bit:
-            index.append(Ellipsis)
-        elif new_axis_mask & bit:
-            index.append(None)
-        elif shrink_axis_mask & bit:
-            index.append(int(begin[i]))
-        else:
-            index.append(slice(None if begin_mask & bit else int(begin[i]),
-                               None if end_mask & bit else int(end[i]), int(strides[i])))
-    return tuple(index)
+# The spec -> index direction is shared with device kernels (tensorflux.extend), so it lives in geometry.
+from ..geometry import strided_slice_index as index_from_spec  # noqa: F401 - re-exported to slice_ops
 
 
 def spec_from_index(key: Any) -> tuple[list, list, list, dict]:

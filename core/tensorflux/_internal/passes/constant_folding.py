@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import Node, PassContext, Ref
+from ..value_checks import mismatch
+from .plan import Node, PassContext, Ref
 
 # Results larger than this stay computed at run time (as TF's constant folding limits them).
 MAX_BYTES = 10 << 20
@@ -30,8 +31,6 @@ def _small(value: Any) -> bool:
 
 
 def _as_promised(value: Any, key: Any) -> bool:
-    from ..executor import mismatch  # the executor imports the passes
-
     dtype = getattr(getattr(key, "dtype", None), "np_dtype", None)
     return dtype is None or mismatch(value, dtype, key.shape._dims) is None
 

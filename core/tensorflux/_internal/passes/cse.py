@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Node, PassContext
+from .plan import Node, PassContext
 
 IDENTITIES = frozenset({"Identity", "StopGradient"})
 # Constants larger than this are not compared by value.

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import KERNELS
-from . import Node, PassContext, consumers
+from ..registry import lookup_kernel
+from .plan import Node, PassContext, consumers
 
 
 def _bias_of(add: Node, conv_out: Any, channels: int) -> Any:
@@ -115,7 +115,7 @@ def _gradient_products(nodes: list, ctx: PassContext) -> list:
             continue
         attrs = {**node.op.attrs, "transpose_a": product.op.attrs["transpose_a"],
                  "transpose_b": product.op.attrs["transpose_b"]}
-        kdef = KERNELS.lookup("_MatMulApplyAdam", node.device.device_type, attrs)
+        kdef = lookup_kernel("_MatMulApplyAdam", node.device.device_type, attrs)
         if kdef is None:
             continue
         fn = Blame(functools.partial(kdef.fn, **{p: attrs[p] for p in kdef.attr_params if p in attrs}), node.op)
@@ -132,7 +132,7 @@ def _pool_gradients(nodes: list, ctx: PassContext) -> list:
     for node in nodes:
         if node.kind != "kernel" or node.op.type != "MaxPoolGrad" or node.device is None:
             continue
-        kdef = KERNELS.lookup("_FusedMaxPoolGrad", node.device.device_type, node.op.attrs)
+        kdef = lookup_kernel("_FusedMaxPoolGrad", node.device.device_type, node.op.attrs)
         relu_grad = _only_reader(node.outputs[0], readers, counts, ctx)
         if (kdef is None or relu_grad is None or relu_grad.kind != "kernel" or relu_grad.op.type != "ReluGrad"
                 or relu_grad.device is not node.device or relu_grad.inputs[0] is not node.outputs[0]
@@ -155,7 +155,7 @@ def _convolutions(nodes: list, ctx: PassContext) -> list:
             continue
         if node.op.attrs.get("data_format", "NHWC") != "NHWC" or node.device is None:
             continue
-        kdef = KERNELS.lookup("_FusedConv2D", node.device.device_type, node.op.attrs)
+        kdef = lookup_kernel("_FusedConv2D", node.device.device_type, node.op.attrs)
         conv_out = node.outputs[0]
         add = _only_reader(conv_out, readers, counts, ctx)
         channels = node.op.outputs[0].shape._dims

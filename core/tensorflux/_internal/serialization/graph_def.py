@@ -10,10 +10,10 @@ import contextlib
 import warnings
 from typing import Any, Iterator
 
-from ...proto import graph_pb2
+from ...proto import graph_pb2, versions_pb2
 from ..devices import canonical_device
 from ..errors import InvalidArgumentError
-from ..graph import Graph, Operation, Tensor, get_default_graph
+from ..graph import Graph, Operation, Tensor, get_default_graph, register_graph_def_writer
 from ..op_builder import apply_op
 from ..registry import OPS, OpDef
 from ..untrusted import parsing
@@ -385,3 +385,11 @@ def _device_of(node: Any) -> str:
         warnings.warn(f"import_graph_def: node '{node.name}' has device '{node.device}', which Tensorflux cannot "
                       "parse; it is imported without a device", GraphImportWarning, stacklevel=4)
         return ""
+
+
+def _versions() -> versions_pb2.VersionDef:
+    return versions_pb2.VersionDef(producer=GRAPH_DEF_PRODUCER)
+
+
+register_graph_def_writer("graph_to_graph_def", graph_to_graph_def)
+register_graph_def_writer("versions", _versions)

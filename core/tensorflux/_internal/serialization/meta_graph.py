@@ -247,34 +247,6 @@ def _collection_items(key: str, cdef: meta_graph_pb2.CollectionDef, importer: An
     return []
 
 
-def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, import_scope: str | None = None,
-                      **kwargs: Any) -> Any:
-    """Recreate the graph and collections saved in a MetaGraphDef in the default graph; return a Saver.
-
-    The Saver restores the imported variables (it is None when the graph has none). Use it as
-    ``saver.restore(sess, checkpoint_prefix)``.
-
-    Example:
-        >>> import os, tempfile, tensorflux as tf
-        >>> v = tf.Variable(3.0, name="v")
-        >>> path = os.path.join(tempfile.mkdtemp(), "model.meta")
-        >>> _ = tf.train.export_meta_graph(path)
-        >>> with tf.Graph().as_default():
-        ...     saver = tf.train.import_meta_graph(path)
-        ...     [x.name for x in tf.global_variables()]
-        ['v:0']
-    """
-    from ..checkpoint.saver import Saver
-
-    mg = as_meta_graph_message(meta_graph_or_file)
-    var_list, _ = import_scoped_meta_graph(mg, clear_devices=clear_devices, import_scope=import_scope,
-                                           input_map=kwargs.pop("input_map", None))
-    if not var_list:
-        return None
-    saver_def = mg.saver_def if mg.HasField("saver_def") else None
-    return Saver(var_list=var_list, saver_def=saver_def, **kwargs)
-
-
 def default_saver_def(max_to_keep: int, keep_every_n_hours: float) -> saver_pb2.SaverDef:
     """The SaverDef a Tensorflux Saver records: V2 layout, no graph ops (it saves through the session)."""
     return saver_pb2.SaverDef(max_to_keep=max_to_keep, keep_checkpoint_every_n_hours=keep_every_n_hours,

@@ -13,20 +13,22 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dtypes
-from ..errors import NotFoundError
 from ..graph import GraphKeys, Operation, Tensor
 from ..op_builder import apply_op, convert_to_tensor
 from ..ops import array_ops, math_ops, state_ops
-from ..plugins import OPTIMIZERS
+from ..registry import OPTIMIZERS
 from ..variables import Variable
 
 
 class Optimizer:
     """Base class for optimizers: ``minimize(loss)`` computes gradients and applies them.
 
-    ``fused`` selects the update: None (default) uses a device's fused update kernel when the
-    variable's device has one and composes the update from basic ops otherwise; True requires the
-    fused kernel; False always composes.
+    ``fused`` selects the update: None (default) and True build the optimizer's update op (``ApplyAdam``, ...),
+    as TensorFlow does; False composes the update from basic ops. The graph never depends on which plugins are
+    installed: kernels are chosen when a session plans the run, where the ``fusion`` pass also merges an update
+    with the product that feeds it (``_MatMulApplyAdam``) on devices that have that kernel. A device without a
+    kernel for the update op fails at ``Session.run`` naming the op and the device (the SDK's reference kernels
+    give every device the update ops).
 
     Example:
         >>> import tensorflux as tf
@@ -279,8 +281,8 @@ class Optimizer:
         """Build per-call tensors before the updates (inside the optimizer's name scope)."""
 
     def _apply_dense(self, grad: Tensor, var: Variable) -> Any:
-        """One variable's update: the fused op where the variable's device has it, else composed."""
-        if self._use_fused(var):
+        """One variable's update: the optimizer's update op, or composed from basic ops when ``fused=False``."""
+        if self._fused_op_for(var) is not None and self._fused is not False:
             return self._apply_fused(grad, var)
         return self._apply_composed(grad, var)
 
@@ -297,20 +299,6 @@ class Optimizer:
     # -- fused-kernel selection -------------------------------------------------------------------
     def _fused_op_for(self, var: Variable) -> str | None:
         return self._fused_op
-
-    def _use_fused(self, var: Variable) -> bool:
-        op_type = self._fused_op_for(var)
-        if op_type is None or self._fused is False:
-            return False
-        device = variable_device(var)
-        available = device is not None and fused_kernel_available(op_type, device.device_type, var.dtype)
-        if self._fused and not available:
-            where = device.name if device is not None else "no device"
-            raise NotFoundError(
-                f"Optimizer '{self._name}' was created with fused=True, but variable '{var.op.name}' lives on {where}, "
-                f"which has no kernel for '{op_type}' with T={var.dtype.name}; use fused=None to compose the update "
-                "from basic ops there")
-        return available
 
     def _apply_op(self, op_type: str, var: Variable, *args: Any, **attrs: Any) -> Tensor:
         """Run fused update ``op_type`` on ``var``; Variables among ``args`` (slots) are passed by reference."""
@@ -332,24 +320,14 @@ class Optimizer:
         return g, v
 
 
-def variable_device(var: Variable) -> Any:
-    """The device ``var`` will be placed on (by the same rule a session uses), or None if none can hold it."""
-    from ..placement import place
-    from ..plugins import ensure_discovered
-
-    ensure_discovered()
-    try:
-        device, _ = place(var.op, {})
-    except NotFoundError:
-        return None
-    return device
+def _check_optimizer_class(name: str, cls: Any, plugin: str) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise TypeError(f"plugin '{plugin}' registers optimizer '{name}' as {cls!r}, but an optimizer must "
+                        "be a subclass of tensorflux.train.Optimizer")
 
 
-def fused_kernel_available(op_type: str, device_type: str, dtype: Any) -> bool:
-    """Whether a device plugin registered a kernel for fused update ``op_type`` at ``dtype`` on ``device_type``."""
-    from ..registry import KERNELS
-
-    return KERNELS.lookup(op_type, device_type, {"T": _dtypes.as_dtype(dtype)}) is not None
+# The registry sits below this module; registrations are checked against the class defined here.
+OPTIMIZERS.validate = _check_optimizer_class
 
 
 def _beside(var: Variable, initial_value: Any, name: str) -> Variable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorflux.extend import index_from_spec
+from tensorflux.extend import index_from_spec, slice_index
 
 
 def const(*, value):
@@ -89,15 +89,7 @@ def split_v(value, size_splits, split_dim):
 
 
 def slice_(x, begin, size):
-    index = []
-    for b, s, d in zip(begin, size, x.shape):
-        b, s = int(b), int(s)
-        end = d if s == -1 else b + s
-        if b < 0 or end > d or end < b:
-            raise ValueError(f"slice begin {[int(v) for v in begin]} and size {[int(v) for v in size]} are out of "
-                             f"bounds for shape {list(x.shape)}")
-        index.append(slice(b, end))
-    return x[tuple(index)]
+    return x[slice_index(begin, size, x.shape)]
 
 
 def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):

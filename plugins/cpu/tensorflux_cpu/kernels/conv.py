@@ -28,6 +28,8 @@ import ml_dtypes
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from tensorflux.extend import conv2d_geometry, to_nhwc
+
 from .. import blas
 from . import conv_direct, winograd, winograd4
 
@@ -42,67 +44,12 @@ def _compute_dtype(dtype):
     return np.dtype(np.float32) if dtype in _LOW_PRECISION else dtype
 
 
-def _geometry(size, k, stride, dilation, padding, pads=(0, 0), what="input"):
-    """(output size, pad before, pad after) of one spatial dimension, as TF computes them."""
-    eff = (k - 1) * dilation + 1
-    if padding == "SAME":
-        out = -(-size // stride)
-        total = max((out - 1) * stride + eff - size, 0)
-        return out, total // 2, total - total // 2
-    before, after = pads if padding == "EXPLICIT" else (0, 0)
-    if size + before + after < eff:
-        raise ValueError(f"{what} of size {size} (padded {size + before + after}) is smaller than the window of "
-                         f"size {eff}; {padding} padding gives no output")
-    return (size + before + after - eff) // stride + 1, before, after
-
-
 def _nhwc(x, data_format):
     return np.transpose(x, (0, 2, 3, 1)) if data_format == "NCHW" else x
 
 
 def _from_nhwc(x, data_format):
     return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if data_format == "NCHW" else x
-
-
-def _hw(values, data_format):
-    """The (height, width) entries of a 4-element strides/ksize/dilations list or shape."""
-    return (values[2], values[3]) if data_format == "NCHW" else (values[1], values[2])
-
-
-def _explicit(explicit_paddings, data_format):
-    if not explicit_paddings:
-        return (0, 0), (0, 0)
-    p = list(explicit_paddings)
-    h, w = (2, 3) if data_format == "NCHW" else (1, 2)
-    return (p[2 * h], p[2 * h + 1]), (p[2 * w], p[2 * w + 1])
-
-
-class _Conv:
-    """The geometry of one NHWC convolution: output size, strides, dilations and padding."""
-
-    def __init__(self, in_shape, f_shape, strides, padding, explicit_paddings, data_format, dilations):
-        n, h, w, c = in_shape
-        kh, kw, fc, o = f_shape
-        if fc != c:
-            raise ValueError(f"input depth {c} does not match filter in_channels {fc} (filter shape {list(f_shape)})")
-        self.sh, self.sw = _hw(strides, data_format)
-        self.dh, self.dw = _hw(dilations, data_format)
-        ph, pw = _explicit(explicit_paddings, data_format)
-        self.oh, self.pt, self.pb = _geometry(h, kh, self.sh, self.dh, padding, ph, "input height")
-        self.ow, self.pl, self.pr = _geometry(w, kw, self.sw, self.dw, padding, pw, "input width")
-        self.in_shape, self.f_shape = (n, h, w, c), (kh, kw, c, o)
-
-    def check_out(self, dy):
-        n, _, _, _ = self.in_shape
-        want = (n, self.oh, self.ow, self.f_shape[3])
-        if dy.shape != want:
-            raise ValueError(f"out_backprop has shape {list(dy.shape)}, expected {list(want)} for input "
-                             f"{list(self.in_shape)} and filter {list(self.f_shape)}")
-
-    def flops(self):
-        n = self.in_shape[0]
-        kh, kw, c, o = self.f_shape
-        return 2.0 * n * self.oh * self.ow * kh * kw * c * o
 
 
 class _Columns:
@@ -235,7 +182,7 @@ def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False):
 
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):
     xn = _nhwc(x, data_format)
-    geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     ct = _compute_dtype(x.dtype)
     out = _fast_forward(xn, f, None, geo, ct)
     if out is not None:
@@ -249,7 +196,7 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
     """conv2d, plus ``bias`` (1-D, one per output channel), then ``activation`` ("Relu" or ""), then with
     ``pool="MaxPool2x2"`` a 2x2 stride-2 max pool (the output's height and width must be even), per chunk."""
     xn = _nhwc(x, data_format)
-    geo = _Conv(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     if bias.shape != (f.shape[3],):
         raise ValueError(f"bias of shape {list(bias.shape)} must have one entry per output channel ({f.shape[3]})")
     ct = _compute_dtype(x.dtype)
@@ -274,10 +221,10 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
 
 def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_paddings, data_format, dilations):
     sizes = [int(s) for s in input_sizes]
-    in_shape = (sizes[0], sizes[2], sizes[3], sizes[1]) if data_format == "NCHW" else tuple(sizes)
-    geo = _Conv(in_shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    in_shape = to_nhwc(sizes, data_format)
+    geo = conv2d_geometry(in_shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
-    geo.check_out(dyn)
+    geo.check_out(dyn.shape)
     if dyn.size == 0 or f.size == 0:  # no products: nothing flows back (and no geometry to build)
         return np.zeros(sizes, dy.dtype)
     ct = _compute_dtype(dy.dtype)
@@ -287,8 +234,8 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
     if geo.sh == geo.sw == geo.dh == geo.dw == 1 and min(before_h, after_h, before_w, after_w) >= 0:
         # Stride 1: the transposed convolution is the forward one, with the filter flipped and its channels swapped.
         flipped = np.ascontiguousarray(f.astype(ct, copy=False)[::-1, ::-1].transpose(0, 1, 3, 2))
-        back = _Conv(dyn.shape, flipped.shape, [1, 1, 1, 1], "EXPLICIT",
-                     [0, 0, before_h, after_h, before_w, after_w, 0, 0], "NHWC", [1, 1, 1, 1])
+        back = conv2d_geometry(dyn.shape, flipped.shape, [1, 1, 1, 1], "EXPLICIT",
+                               [0, 0, before_h, after_h, before_w, after_w, 0, 0], "NHWC", [1, 1, 1, 1])
         dx = _fast_forward(dyn, flipped, None, back, ct)
         if dx is not None:
             return _from_nhwc(dx.astype(dy.dtype, copy=False), data_format)
@@ -297,13 +244,9 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
     n, h, w, c = in_shape
     dcols = blas.matmul(dyn.astype(ct, copy=False).reshape(-1, o), f.astype(ct, copy=False).reshape(-1, o).T)
     dcols = dcols.reshape(n, geo.oh, geo.ow, kh, kw, c)
-    dxp = np.zeros((n, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), dtype=ct)
-    for i in range(kh):
-        r0 = i * geo.dh
-        for j in range(kw):
-            c0 = j * geo.dw
-            dxp[:, r0:r0 + (geo.oh - 1) * geo.sh + 1:geo.sh, c0:c0 + (geo.ow - 1) * geo.sw + 1:geo.sw, :] += \
-                dcols[:, :, :, i, j, :]
+    dxp = np.zeros(geo.padded_shape(), dtype=ct)
+    for i, j, rows, cols in geo.taps():
+        dxp[:, rows, cols, :] += dcols[:, :, :, i, j, :]
     dx = dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(dy.dtype)
     return _from_nhwc(dx, data_format)
 
@@ -311,9 +254,9 @@ def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_padd
 def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_paddings, data_format, dilations):
     f_shape = tuple(int(s) for s in filter_sizes)
     xn = _nhwc(x, data_format)
-    geo = _Conv(xn.shape, f_shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f_shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
-    geo.check_out(dyn)
+    geo.check_out(dyn.shape)
     if dyn.size == 0 or xn.size == 0:
         return np.zeros(f_shape, x.dtype)
     ct = _compute_dtype(x.dtype)

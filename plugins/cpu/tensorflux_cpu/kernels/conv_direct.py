@@ -268,7 +268,7 @@ def _filter_grad(x, xp, wp, xoff, pix, dy, dyp, df, op, n0, n1, pt, pl):
 
 
 def applies(geo, dtype) -> bool:
-    """Whether the direct kernels handle the NHWC convolution ``geo`` (a conv._Conv) in compute dtype ``dtype``.
+    """Whether the direct kernels handle the NHWC convolution ``geo`` (a ``WindowGeometry``) in compute dtype ``dtype``.
 
     Float32, not 1x1 (BLAS needs no im2col there), a filter small enough to stream from L2, and output
     channels that fill most of the 32-wide blocks.

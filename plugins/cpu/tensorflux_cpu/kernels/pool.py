@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tensorflux.extend import pool2d_geometry, to_nhwc
+
 from .. import blas
 from . import _loops
-from .conv import _LOW_PRECISION, _compute_dtype, _from_nhwc, _geometry, _hw, _nhwc
+from .conv import _LOW_PRECISION, _compute_dtype, _from_nhwc, _nhwc
 
 _FAST = _loops.FAST  # dtypes of the compiled loops; others take numpy
 # Below this many input bytes a pooling kernel runs on the calling thread alone. The compiled max
@@ -24,44 +26,26 @@ _FAST = _loops.FAST  # dtypes of the compiled loops; others take numpy
 _PARALLEL_BYTES = 1 << 22
 
 
-class _Pool:
-    def __init__(self, in_shape, ksize, strides, padding, data_format):
-        n, h, w, c = in_shape
-        self.kh, self.kw = _hw(ksize, data_format)
-        self.sh, self.sw = _hw(strides, data_format)
-        self.oh, self.pt, self.pb = _geometry(h, self.kh, self.sh, 1, padding, what="input height")
-        self.ow, self.pl, self.pr = _geometry(w, self.kw, self.sw, 1, padding, what="input width")
-        self.shape = (n, h, w, c)
-        self.fast = (self.kh == self.kw == self.sh == self.sw == 2 and not (self.pt or self.pb or self.pl or self.pr))
+def _is_2x2(geo):
+    """A 2x2 window with stride 2 and no padding (numpy's fast path)."""
+    return geo.kh == geo.kw == geo.sh == geo.sw == 2 and not geo.padded
 
-    def padded(self, x, fill):
-        if self.pt or self.pb or self.pl or self.pr:
-            return np.pad(x, ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0)), constant_values=fill)
-        return x
 
-    def windows(self):
-        """For each window position (row-major), the strided slice of the padded input it reads."""
-        for i in range(self.kh):
-            for j in range(self.kw):
-                yield (slice(None), slice(i, i + (self.oh - 1) * self.sh + 1, self.sh),
-                       slice(j, j + (self.ow - 1) * self.sw + 1, self.sw), slice(None))
+def _padded(geo, x, fill):
+    if geo.padded:
+        return np.pad(x, ((0, 0), (geo.pt, geo.pb), (geo.pl, geo.pr), (0, 0)), constant_values=fill)
+    return x
 
-    def counts(self, dtype):
-        """How many real (unpadded) cells each output window covers: [1, OH, OW, 1]."""
-        _, h, w, _ = self.shape
 
-        def valid(out, stride, pad, k, size):
-            start = np.arange(out) * stride - pad
-            return np.minimum(start + k, size) - np.maximum(start, 0)
+def _windows(geo):
+    """For each window position (row-major), the strided slice of the padded input it reads."""
+    return [(slice(None), rows, cols, slice(None)) for _, _, rows, cols in geo.taps()]
 
-        rows = valid(self.oh, self.sh, self.pt, self.kh, h)
-        cols = valid(self.ow, self.sw, self.pl, self.kw, w)
-        return (rows[:, None] * cols[None, :]).astype(dtype)[None, :, :, None]
 
-    def check_out(self, g):
-        want = (self.shape[0], self.oh, self.ow, self.shape[3])
-        if g.shape != want:
-            raise ValueError(f"grad has shape {list(g.shape)}, expected {list(want)} for input {list(self.shape)}")
+def _counts(geo, dtype):
+    """How many real (unpadded) cells each output window covers: [1, OH, OW, 1]."""
+    rows, cols = (np.asarray(v) for v in geo.valid_counts())
+    return (rows[:, None] * cols[None, :]).astype(dtype)[None, :, :, None]
 
 
 def _by_batch(fn, n, nbytes):
@@ -106,9 +90,9 @@ def _lowest(dtype):
 
 
 def _max_pool_nhwc(geo, xn):
-    xp = geo.padded(xn, _lowest(xn.dtype))
+    xp = _padded(geo, xn, _lowest(xn.dtype))
     out = None
-    for window in geo.windows():
+    for window in _windows(geo):
         out = xp[window].copy() if out is None else np.maximum(out, xp[window], out=out)
     return xp, out
 
@@ -116,13 +100,13 @@ def _max_pool_nhwc(geo, xn):
 def max_pool(x, *, ksize, strides, padding, data_format):
     """The maximum of each window (padding never wins; a nan in a window makes its maximum nan)."""
     xn = _nhwc(x, data_format)
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
     if xn.dtype in _FAST:
         n, _, _, c = xn.shape
         out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
         _compiled_pool(_loops.max_pool, geo, 0.25, xn, out)
         return _from_nhwc(out, data_format)
-    if geo.fast:
+    if _is_2x2(geo):
         n, _, _, c = xn.shape
         out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
         _by_batch(lambda s, e: _max2x2_into(xn[s:e], out[s:e], geo.oh, geo.ow), n, xn.nbytes)
@@ -160,8 +144,8 @@ def fused_max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, paddin
         dx = max_pool_grad(orig_input, orig_output, grad, ksize=ksize, strides=strides, padding=padding,
                            data_format=data_format)
         return np.where(orig_input > 0, dx, np.zeros((), dx.dtype)) if relu else dx
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
-    geo.check_out(g)
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
+    geo.check_out(g.shape, "grad")
     dx = np.empty(xn.shape, xn.dtype)
     _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx, flags=(relu,))
     return _from_nhwc(dx, data_format)
@@ -170,8 +154,8 @@ def fused_max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, paddin
 def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
     """Each output's gradient goes to the first maximum of its window in row-major order, as TF's CPU kernel."""
     xn, g = _nhwc(orig_input, data_format), _nhwc(grad, data_format)
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
-    geo.check_out(g)
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
+    geo.check_out(g.shape, "grad")
     if xn.dtype in _FAST and g.dtype == xn.dtype:
         dx = np.empty(xn.shape, xn.dtype)
         _compiled_pool(_loops.max_pool_grad, geo, 1, xn, g, dx, flags=(False,))
@@ -179,7 +163,7 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
     ct = _compute_dtype(grad.dtype)
     gc = g.astype(ct, copy=False)
     _, h, w, _ = xn.shape
-    if geo.fast and ct.kind == "f" and np.isfinite(np.add.reduce(gc, axis=None)):
+    if _is_2x2(geo) and ct.kind == "f" and np.isfinite(np.add.reduce(gc, axis=None)):
         covered = (2 * geo.oh, 2 * geo.ow) == (h, w)
         dx = np.empty(xn.shape, ct) if covered else np.zeros(xn.shape, ct)
         _by_batch(lambda s, e: _max_pool_grad_2x2(xn[s:e], gc[s:e], dx[s:e], geo.oh, geo.ow), xn.shape[0], xn.nbytes)
@@ -188,7 +172,7 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
     dxp = np.zeros(xp.shape, dtype=ct)
     routed = np.zeros(out.shape, dtype=bool)
     zero = ct.type(0)
-    for window in geo.windows():
+    for window in _windows(geo):
         hit = (xp[window] == out) & ~routed
         dxp[window] += np.where(hit, gc, zero)
         routed |= hit
@@ -198,27 +182,27 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
 def avg_pool(x, *, ksize, strides, padding, data_format):
     """The mean of each window over its real (unpadded) cells, as TF."""
     xn = _nhwc(x, data_format)
-    geo = _Pool(xn.shape, ksize, strides, padding, data_format)
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
     ct = _compute_dtype(x.dtype)
-    xp = geo.padded(xn.astype(ct, copy=False), 0)
+    xp = _padded(geo, xn.astype(ct, copy=False), 0)
     total = None
-    for window in geo.windows():
+    for window in _windows(geo):
         total = xp[window].copy() if total is None else np.add(total, xp[window], out=total)
-    return _from_nhwc((total / geo.counts(ct)).astype(x.dtype, copy=False), data_format)
+    return _from_nhwc((total / _counts(geo, ct)).astype(x.dtype, copy=False), data_format)
 
 
 def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
     """Each output's gradient shared equally among the real cells of its window."""
     sizes = [int(s) for s in orig_input_shape]
-    in_shape = (sizes[0], sizes[2], sizes[3], sizes[1]) if data_format == "NCHW" else tuple(sizes)
-    geo = _Pool(in_shape, ksize, strides, padding, data_format)
+    in_shape = to_nhwc(sizes, data_format)
+    geo = pool2d_geometry(in_shape, ksize, strides, padding, data_format)
     g = _nhwc(grad, data_format)
-    geo.check_out(g)
+    geo.check_out(g.shape, "grad")
     ct = _compute_dtype(grad.dtype)
-    share = g.astype(ct, copy=False) / geo.counts(ct)
-    n, h, w, c = in_shape
-    dxp = np.zeros((n, h + geo.pt + geo.pb, w + geo.pl + geo.pr, c), dtype=ct)
-    for window in geo.windows():
+    share = g.astype(ct, copy=False) / _counts(geo, ct)
+    _, h, w, _ = in_shape
+    dxp = np.zeros(geo.padded_shape(), dtype=ct)
+    for window in _windows(geo):
         dxp[window] += share
     return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
 

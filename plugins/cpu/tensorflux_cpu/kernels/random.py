@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _shape(shape):
-    return tuple(int(d) for d in np.reshape(shape, -1))
-
-
-def _native(dtype):
-    return np.float64 if dtype.np_dtype == np.float64 else np.float32
+from tensorflux.extend import normal_on_host, truncated_normal_on_host, uniform_on_host
 
 
 def random_uniform(shape, *, dtype, ctx):
-    return ctx.rng.random(_shape(shape), dtype=_native(dtype)).astype(dtype.np_dtype, copy=False)
+    return uniform_on_host(ctx.rng, shape, dtype)
 
 
 def random_normal(shape, *, dtype, ctx):
-    return ctx.rng.standard_normal(_shape(shape), dtype=_native(dtype)).astype(dtype.np_dtype, copy=False)
+    return normal_on_host(ctx.rng, shape, dtype)
 
 
 def truncated_normal(shape, *, dtype, ctx):
-    out = ctx.rng.standard_normal(_shape(shape), dtype=_native(dtype))
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = ctx.rng.standard_normal(int(bad.sum()), dtype=_native(dtype))
-        bad = np.abs(out) > 2
-    return out.astype(dtype.np_dtype, copy=False)
+    return truncated_normal_on_host(ctx.rng, shape, dtype)
 
 
 def random_uniform_int(shape, minval, maxval, *, Tout, ctx):  # noqa: N803 - TF's attr name
     if minval >= maxval:
         raise ValueError(f"random_uniform needs minval < maxval, got {minval} and {maxval}")
-    return ctx.rng.integers(minval, maxval, size=_shape(shape), dtype=Tout.np_dtype)
+    return ctx.rng.integers(minval, maxval, size=tuple(int(d) for d in np.reshape(shape, -1)), dtype=Tout.np_dtype)
 
 
 KERNELS = {

@@ -53,7 +53,7 @@ MIN_CHANNELS = 16
 
 
 def applies(geo, dtype) -> bool:
-    """Whether the NHWC convolution ``geo`` (a conv._Conv) in compute dtype ``dtype`` runs here.
+    """Whether the NHWC convolution ``geo`` (a ``WindowGeometry``) in compute dtype ``dtype`` runs here.
 
     Float32, a 5x5 filter, stride and dilation 1, at least ``MIN_CHANNELS`` input channels, and output
     channels that fill most of the 32-wide blocks of the products.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorflux.extend import index_from_spec
+from tensorflux.extend import index_from_spec, index_view, slice_index
 
 from ..device import host_array, storage_type
 from ._common import (
@@ -199,36 +199,20 @@ def tile(x, multiples):
     return out.view(tuple(mk * d for mk, d in zip(m, x.shape)))
 
 
-def _view_of(x, index) -> tuple:
-    """(shape, element strides, element offset) of ``x[index]`` for a basic index, without touching data."""
-    fake = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=x.shape, strides=contiguous_strides(x.shape))
-    view = fake[index]
-    offset = view.__array_interface__["data"][0] - fake.__array_interface__["data"][0]
-    return view.shape, list(view.strides), offset
-
-
 def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):
     index = index_from_spec(host_value(begin), host_value(end), host_value(strides), begin_mask, end_mask,
                             ellipsis_mask, new_axis_mask, shrink_axis_mask)
     if on_host(x):
         return result_on_host(x.device, np.asarray(x.host[index]), x.dtype)
-    shape_, st, offset = _view_of(x, index)
+    shape_, st, offset = index_view(x.shape, contiguous_strides(x.shape), index)
     return strided_copy(x, shape_, st, offset)
 
 
 def slice_(x, begin, size):
-    b, s = host_value(begin), host_value(size)
-    index = []
-    for bi, si, d in zip(b, s, x.shape):
-        bi, si = int(bi), int(si)
-        stop = d if si == -1 else bi + si
-        if bi < 0 or stop > d or stop < bi:
-            raise ValueError(f"slice begin {[int(v) for v in b]} and size {[int(v) for v in s]} are out of bounds "
-                             f"for shape {list(x.shape)}")
-        index.append(slice(bi, stop))
+    index = slice_index(host_value(begin), host_value(size), x.shape)
     if on_host(x):
-        return result_on_host(x.device, np.asarray(x.host[tuple(index)]), x.dtype)
-    shape_, st, offset = _view_of(x, tuple(index))
+        return result_on_host(x.device, np.asarray(x.host[index]), x.dtype)
+    shape_, st, offset = index_view(x.shape, contiguous_strides(x.shape), index)
     return strided_copy(x, shape_, st, offset)
 
 

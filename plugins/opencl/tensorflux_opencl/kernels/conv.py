@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tensorflux.extend import conv2d_geometry, pool2d_geometry, to_nhwc
+
 from ..device import ctype
 from ._common import contiguous_strides, host_value, i32, launch_1d
 from .array import strided_copy, zeros_like
@@ -142,31 +144,6 @@ def program(device, dtype):
     return device.kernels(("conv", dtype), lambda: _source(dtype))
 
 
-def _geometry(size, k, stride, dilation, padding, pads=(0, 0), what="input"):
-    """(output size, pad before) of one spatial dimension, as TF computes them."""
-    eff = (k - 1) * dilation + 1
-    if padding == "SAME":
-        out = -(-size // stride)
-        return out, max((out - 1) * stride + eff - size, 0) // 2
-    before, after = pads if padding == "EXPLICIT" else (0, 0)
-    if size + before + after < eff:
-        raise ValueError(f"{what} of size {size} (padded {size + before + after}) is smaller than the window of "
-                         f"size {eff}; {padding} padding gives no output")
-    return (size + before + after - eff) // stride + 1, before
-
-
-def _hw(values, data_format):
-    return (values[2], values[3]) if data_format == "NCHW" else (values[1], values[2])
-
-
-def _explicit(explicit_paddings, data_format):
-    if not explicit_paddings:
-        return (0, 0), (0, 0)
-    p = list(explicit_paddings)
-    h, w = (2, 3) if data_format == "NCHW" else (1, 2)
-    return (p[2 * h], p[2 * h + 1]), (p[2 * w], p[2 * w + 1])
-
-
 def _permute(x, perm):
     cs = contiguous_strides(x.shape)
     return strided_copy(x, tuple(x.shape[a] for a in perm), [cs[a] for a in perm])
@@ -181,28 +158,13 @@ def _from_nhwc(x, data_format):
 
 
 def _sizes_nhwc(sizes, data_format):
-    s = [int(v) for v in np.reshape(host_value(sizes), -1)]
-    return (s[0], s[2], s[3], s[1]) if data_format == "NCHW" else tuple(s)
+    return to_nhwc(np.reshape(host_value(sizes), -1), data_format)
 
 
-class _Geo:
-    """Geometry of one NHWC window op: the kernel arguments after ``n``."""
-
-    def __init__(self, in_shape, kh, kw, strides, dilations, padding, explicit_paddings, data_format):
-        self.n, self.h, self.w, self.c = in_shape
-        self.kh, self.kw = kh, kw
-        self.sh, self.sw = _hw(strides, data_format)
-        self.dh, self.dw = _hw(dilations, data_format) if dilations else (1, 1)
-        ph, pw = _explicit(explicit_paddings, data_format)
-        self.oh, self.pt = _geometry(self.h, kh, self.sh, self.dh, padding, ph, "input height")
-        self.ow, self.pl = _geometry(self.w, kw, self.sw, self.dw, padding, pw, "input width")
-
-    def args(self):
-        return [i32(v) for v in (self.h, self.w, self.c, self.oh, self.ow, self.kh, self.kw, self.sh, self.sw,
-                                 self.dh, self.dw, self.pt, self.pl)]
-
-    def out_shape(self, channels):
-        return (self.n, self.oh, self.ow, channels)
+def _args(geo):
+    """The kernels' geometry arguments (``_GEO``)."""
+    return [i32(v) for v in (geo.h, geo.w, geo.c, geo.oh, geo.ow, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw,
+                             geo.pt, geo.pl)]
 
 
 def _packed_columns(x, geo, transposed: bool):
@@ -213,19 +175,12 @@ def _packed_columns(x, geo, transposed: bool):
         panels = -(-depth // TM)
         packed = dev.empty((panels * TM * rows,), x.dtype)
         dev.launch(program(dev, x.dtype).im2col_packed_t, (-(-rows // 64) * 64, panels), (64, 1), packed.buffer,
-                   x.buffer, i32(rows), *geo.args())
+                   x.buffer, i32(rows), *_args(geo))
     else:
         n = -(-rows // TM) * TM
         packed = dev.empty((n * depth,), x.dtype)
-        launch_1d(dev, program(dev, x.dtype).im2col_packed, n, packed.buffer, x.buffer, i32(n), i32(rows), *geo.args())
+        launch_1d(dev, program(dev, x.dtype).im2col_packed, n, packed.buffer, x.buffer, i32(n), i32(rows), *_args(geo))
     return packed, rows, depth
-
-
-def _conv_geo(in_shape, f_shape, strides, padding, explicit_paddings, data_format, dilations):
-    if f_shape[2] != in_shape[3]:
-        raise ValueError(f"input depth {in_shape[3]} does not match filter in_channels {f_shape[2]} (filter shape "
-                         f"{list(f_shape)})")
-    return _Geo(in_shape, f_shape[0], f_shape[1], strides, dilations, padding, explicit_paddings, data_format)
 
 
 def _launch3(dev, kernel, shape, *args):
@@ -245,14 +200,9 @@ def _local3(c: int, w: int) -> tuple:
     return (lc, lw, 1)
 
 
-def _check_out(dy, want, what):
-    if tuple(dy.shape) != tuple(want):
-        raise ValueError(f"{what} has shape {list(dy.shape)}, expected {list(want)}")
-
-
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):
     xn = _nhwc(x, data_format)
-    geo = _conv_geo(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     packed, rows, depth = _packed_columns(xn, geo, transposed=False)
     out = gemm(xn, f.view((depth, f.shape[3])), rows, f.shape[3], depth, packed_a=packed)
     return _from_nhwc(out.view(geo.out_shape(f.shape[3])), data_format)
@@ -263,7 +213,7 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
     if bias.shape != (f.shape[3],):
         raise ValueError(f"bias of shape {list(bias.shape)} must have one entry per output channel ({f.shape[3]})")
     xn = _nhwc(x, data_format)
-    geo = _conv_geo(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     packed, rows, depth = _packed_columns(xn, geo, transposed=False)
     out = gemm(xn, f.view((depth, f.shape[3])), rows, f.shape[3], depth, packed_a=packed, bias=bias,
                relu=activation == "Relu")
@@ -272,41 +222,36 @@ def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format
 
 def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_paddings, data_format, dilations):
     in_shape = _sizes_nhwc(input_sizes, data_format)
-    geo = _conv_geo(in_shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(in_shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
-    _check_out(dyn, geo.out_shape(f.shape[3]), "out_backprop")
+    geo.check_out(dyn.shape)
     rows, depth = geo.n * geo.oh * geo.ow, geo.kh * geo.kw * geo.c
     dcols = gemm(dyn.view((rows, f.shape[3])), f.view((depth, f.shape[3])), rows, depth, f.shape[3],
                  transpose_b=True)
     dev = dy.device
     dx = dev.empty(in_shape, dy.dtype)
-    _launch3(dev, program(dev, dy.dtype).col2im, in_shape, dx.buffer, dcols.buffer, *geo.args())
+    _launch3(dev, program(dev, dy.dtype).col2im, in_shape, dx.buffer, dcols.buffer, *_args(geo))
     return _from_nhwc(dx, data_format)
 
 
 def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_paddings, data_format, dilations):
     f_shape = tuple(int(v) for v in np.reshape(host_value(filter_sizes), -1))
     xn = _nhwc(x, data_format)
-    geo = _conv_geo(xn.shape, f_shape, strides, padding, explicit_paddings, data_format, dilations)
+    geo = conv2d_geometry(xn.shape, f_shape, strides, padding, explicit_paddings, data_format, dilations)
     dyn = _nhwc(dy, data_format)
-    _check_out(dyn, geo.out_shape(f_shape[3]), "out_backprop")
+    geo.check_out(dyn.shape)
     packed, rows, depth = _packed_columns(xn, geo, transposed=True)
     df = gemm(xn, dyn.view((rows, f_shape[3])), depth, f_shape[3], rows, packed_a=packed)
     return df.view(f_shape)
 
 
 # -- pooling -------------------------------------------------------------------------------------------
-def _pool_geo(in_shape, ksize, strides, padding, data_format):
-    kh, kw = _hw(ksize, data_format)
-    return _Geo(in_shape, kh, kw, strides, None, padding, None, data_format)
-
-
 def _pool(name, x, ksize, strides, padding, data_format):
     xn = _nhwc(x, data_format)
-    geo = _pool_geo(xn.shape, ksize, strides, padding, data_format)
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
     dev = x.device
     out = dev.empty(geo.out_shape(geo.c), x.dtype)
-    _launch3(dev, getattr(program(dev, x.dtype), name), out.shape, out.buffer, xn.buffer, *geo.args())
+    _launch3(dev, getattr(program(dev, x.dtype), name), out.shape, out.buffer, xn.buffer, *_args(geo))
     return _from_nhwc(out, data_format)
 
 
@@ -320,29 +265,29 @@ def avg_pool(x, *, ksize, strides, padding, data_format):
 
 def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, data_format):
     xn, yn, gn = (_nhwc(v, data_format) for v in (orig_input, orig_output, grad))
-    geo = _pool_geo(xn.shape, ksize, strides, padding, data_format)
-    _check_out(gn, geo.out_shape(geo.c), "grad")
+    geo = pool2d_geometry(xn.shape, ksize, strides, padding, data_format)
+    geo.check_out(gn.shape, "grad")
     dev = grad.device
     prog = program(dev, grad.dtype)
     if geo.sh >= geo.kh and geo.sw >= geo.kw:
         tiles = geo.sh == geo.kh and geo.sw == geo.kw and geo.oh * geo.sh - geo.pt >= geo.h and \
             geo.ow * geo.sw - geo.pl >= geo.w
         dx = dev.empty(xn.shape, grad.dtype) if tiles else zeros_like(xn)
-        _launch3(dev, prog.max_pool_grad_disjoint, gn.shape, dx.buffer, xn.buffer, yn.buffer, gn.buffer, *geo.args())
+        _launch3(dev, prog.max_pool_grad_disjoint, gn.shape, dx.buffer, xn.buffer, yn.buffer, gn.buffer, *_args(geo))
     else:
         dx = dev.empty(xn.shape, grad.dtype)
-        _launch3(dev, prog.max_pool_grad, xn.shape, dx.buffer, xn.buffer, yn.buffer, gn.buffer, *geo.args())
+        _launch3(dev, prog.max_pool_grad, xn.shape, dx.buffer, xn.buffer, yn.buffer, gn.buffer, *_args(geo))
     return _from_nhwc(dx, data_format)
 
 
 def avg_pool_grad(orig_input_shape, grad, *, ksize, strides, padding, data_format):
     in_shape = _sizes_nhwc(orig_input_shape, data_format)
     gn = _nhwc(grad, data_format)
-    geo = _pool_geo(in_shape, ksize, strides, padding, data_format)
-    _check_out(gn, geo.out_shape(geo.c), "grad")
+    geo = pool2d_geometry(in_shape, ksize, strides, padding, data_format)
+    geo.check_out(gn.shape, "grad")
     dev = grad.device
     dx = dev.empty(in_shape, grad.dtype)
-    _launch3(dev, program(dev, grad.dtype).avg_pool_grad, in_shape, dx.buffer, gn.buffer, *geo.args())
+    _launch3(dev, program(dev, grad.dtype).avg_pool_grad, in_shape, dx.buffer, gn.buffer, *_args(geo))
     return _from_nhwc(dx, data_format)
 
 

@@ -1,40 +1,26 @@
 """Random kernels: values are drawn on the host from the per-op generator in ``ctx.rng`` and uploaded.
 
-They draw exactly as the cpu plugin does, so a seeded program gives the same values on either device.
+They draw with tensorflux.extend's shared host streams, as the cpu plugin does, so a seeded program gives the
+same values on either device.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from tensorflux.extend import normal_on_host, truncated_normal_on_host, uniform_on_host
 
 from ._common import host_value
 
 
-def _shape(shape):
-    return tuple(int(d) for d in np.reshape(host_value(shape), -1))
-
-
-def _native(dtype):
-    return np.float64 if dtype.np_dtype == np.float64 else np.float32
-
-
 def random_uniform(shape, *, dtype, ctx):
-    values = ctx.rng.random(_shape(shape), dtype=_native(dtype))
-    return ctx.device.from_host(values.astype(dtype.np_dtype, copy=False))
+    return ctx.device.from_host(uniform_on_host(ctx.rng, host_value(shape), dtype))
 
 
 def random_normal(shape, *, dtype, ctx):
-    values = ctx.rng.standard_normal(_shape(shape), dtype=_native(dtype))
-    return ctx.device.from_host(values.astype(dtype.np_dtype, copy=False))
+    return ctx.device.from_host(normal_on_host(ctx.rng, host_value(shape), dtype))
 
 
 def truncated_normal(shape, *, dtype, ctx):
-    out = ctx.rng.standard_normal(_shape(shape), dtype=_native(dtype))
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = ctx.rng.standard_normal(int(bad.sum()), dtype=_native(dtype))
-        bad = np.abs(out) > 2
-    return ctx.device.from_host(out.astype(dtype.np_dtype, copy=False))
+    return ctx.device.from_host(truncated_normal_on_host(ctx.rng, host_value(shape), dtype))
 
 
 KERNELS = {"RandomUniform": random_uniform, "RandomStandardNormal": random_normal, "TruncatedNormal": truncated_normal}

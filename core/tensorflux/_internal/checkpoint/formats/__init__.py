@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataLossError, NotFoundError
-from ...plugins import CHECKPOINT_FORMATS
+from ...registry import CHECKPOINT_FORMATS
 
 REQUIRED_METHODS = ("write", "read", "detect", "files")
 DEFAULT_FORMAT = "native"
@@ -66,6 +66,9 @@ def check_format_object(name: str, fmt: Any, plugin: str) -> None:
             f"method(s) {', '.join(missing)}; a format needs write(prefix, tensors), read(prefix), detect(prefix) "
             "and files(prefix)"
         )
+
+
+CHECKPOINT_FORMATS.validate = check_format_object
 
 
 def get_format(name: str) -> Any:
