@@ -12,7 +12,7 @@ from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
 from ._internal.devices import Device as Device, canonical_device as canonical_device
 from ._internal.dtypes import ALL_DTYPES as ALL_DTYPES, FLOATING as FLOATING, INTEGER as INTEGER, NUMERIC as NUMERIC
 from ._internal.errors import KernelUnavailable as KernelUnavailable
-from ._internal.executor import KernelContext as KernelContext, VariableSlot as VariableSlot
+from ._internal.executor import KernelContext as KernelContext
 from ._internal.fileio import atomic_write as atomic_write
 from ._internal.geometry import (  # what every device recomputes: window geometry, slice bounds, host random
     WindowGeometry as WindowGeometry,
@@ -35,17 +35,21 @@ from ._internal.geometry import (  # what every device recomputes: window geomet
 )
 from ._internal.gradients import not_differentiable as not_differentiable, register_gradient as register_gradient
 from ._internal.op_builder import apply_op as apply_op, constant_value as constant_value
+from ._internal.op_family import OpFamily as OpFamily
 from ._internal.ops.slicing import index_from_spec as index_from_spec
+from ._internal.placement import PlacementWarning as PlacementWarning
 from ._internal.plugins import (
+    PluginWarning as PluginWarning,
     Registrar as Registrar,
     ensure_discovered as ensure_discovered,
     plugin_infos as plugin_infos,
     plugin_versions as plugin_versions,
 )
+
 # Reference kernels over the array API, and the host adapter: a new device runs every core op on day one.
 from ._internal.reference import (
     host_kernel as host_kernel,
-    kernels as reference_kernels,
+    reference_kernels as reference_kernels,
     register_reference_kernels as register_reference_kernels,
 )
 from ._internal.registry import (
@@ -56,6 +60,7 @@ from ._internal.registry import (
     OpDef as OpDef,
     kernels_for_device as _kernels_for_device,
 )
+from ._internal.session_state import SessionState as SessionState, VariableSlot as VariableSlot
 
 # Summary kernels of every device build the same host-side protos, so they share core's encoders.
 from ._internal.summary.encode import (
@@ -66,7 +71,7 @@ from ._internal.summary.encode import (
     tensor_summary as tensor_summary,
 )
 from ._internal.training.optimizer import Optimizer as Optimizer
-from .hookspec import CONTRACT_VERSION as CONTRACT_VERSION, hookimpl as hookimpl
+from .hookspec import CONTRACT_VERSION as CONTRACT_VERSION, FUSED_OPS as FUSED_OPS, hookimpl as hookimpl
 
 
 def get_op_def(name: str) -> OpDef:

@@ -23,6 +23,16 @@ import pluggy
 PROJECT = "tensorflux"
 CONTRACT_VERSION = "1.0"
 
+# Fused ops are part of the contract: the graph pass ``fusion`` rewrites a pattern into one of these only on a
+# device that registered a kernel for it, so a device may implement any of them, or none. Their inputs, attrs
+# and exact semantics are documented in docs/architecture.md ("Fused ops") and checked by the conformance
+# suite against the unfused composition.
+FUSED_OPS = {
+    "_FusedConv2D": "Conv2D, then a per-channel bias add, an optional activation (relu), then an optional 2x2 max pool",
+    "_FusedMaxPoolGrad": "MaxPoolGrad whose incoming gradient is masked by ReluGrad at the pool's input",
+    "_MatMulApplyAdam": "ApplyAdam whose gradient is MatMul(a, b) (with its transpose attrs), computed blockwise",
+}
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

@@ -16,7 +16,7 @@ import pytest
 
 import tensorflux as tf
 from tensorflux._internal.gradients import gradient_function
-from tensorflux._internal.ops.common import CORE_OP_DEFS
+from tensorflux._internal.ops.common import CORE_OPS
 
 DELTA = 1e-6
 TOLERANCE = 1e-6
@@ -266,7 +266,7 @@ def test_every_differentiable_core_op_has_a_gradient():
             self.op_def, self.type, self.name = op_def, op_def.name, op_def.name
 
     missing = []
-    for op_def in CORE_OP_DEFS:
+    for op_def in CORE_OPS.op_defs:
         if not (_needs_gradient(op_def) and _core_family(op_def)):
             continue
         try:
@@ -277,7 +277,7 @@ def test_every_differentiable_core_op_has_a_gradient():
 
 
 def test_every_core_gradient_is_checked_numerically():
-    checked = {d.name for d in CORE_OP_DEFS if _needs_gradient(d) and _core_family(d) and d.grad is not None}
+    checked = {d.name for d in CORE_OPS.op_defs if _needs_gradient(d) and _core_family(d) and d.grad is not None}
     assert checked - set(TABLE) == set(), f"ops whose gradient is not checked numerically: {sorted(checked - set(TABLE))}"
 
 

@@ -17,15 +17,14 @@ from .ops import (  # noqa: F401 - each defines its op family
     summary_ops,
     training_ops,
 )
-from .ops.common import CORE_OP_DEFS
+from .ops.common import CORE_OPS
 
 TENSORFLUX_CONTRACT = CONTRACT_VERSION
 
 
 @hookimpl
 def tensorflux_register_ops(registrar) -> None:
-    for op_def in CORE_OP_DEFS:
-        registrar.op(op_def)
+    CORE_OPS.register(registrar)
 
 
 @hookimpl

@@ -147,7 +147,8 @@ class WindowGeometry:
     def __init__(self, in_shape: Sequence[int], window: tuple[int, int], strides: tuple[int, int],
                  dilations: tuple[int, int], padding: str, pads: tuple = ((0, 0), (0, 0)),
                  f_shape: tuple | None = None) -> None:
-        self.in_shape = self.n, self.h, self.w, self.c = tuple(int(v) for v in in_shape)
+        n, h, w, c = in_shape
+        self.in_shape = self.n, self.h, self.w, self.c = int(n), int(h), int(w), int(c)
         self.kh, self.kw = window
         self.sh, self.sw = strides
         self.dh, self.dw = dilations
@@ -215,7 +216,8 @@ def conv2d_geometry(in_shape: Sequence[int], f_shape: Sequence[int], strides: Se
         >>> g.out_shape(), (g.pt, g.pb)
         ((2, 28, 28, 32), (2, 2))
     """
-    f_shape = tuple(int(v) for v in f_shape)
+    kh, kw, fc, o = f_shape
+    f_shape = (int(kh), int(kw), int(fc), int(o))
     if f_shape[2] != int(in_shape[3]):
         raise ValueError(f"input depth {int(in_shape[3])} does not match filter in_channels {f_shape[2]} (filter "
                          f"shape {list(f_shape)})")

@@ -9,9 +9,9 @@ TENSORFLUX_CONTRACT = "1.0"
 
 @hookimpl
 def tensorflux_register_ops(registrar) -> None:
-    from .ops import SWISH
+    from .ops import OPS
 
-    registrar.op(SWISH)
+    OPS.register(registrar)
 
 
 @hookimpl

@@ -322,3 +322,13 @@ def test_fusion_leaves_a_pool_to_itself_when_the_fused_kernel_takes_no_pool(fuse
     assert opt.shape == plain.shape == (3, 3, 3, 4)
     np.testing.assert_allclose(opt, plain, rtol=1e-6, atol=1e-6)
     assert "Conv2D" not in kinds_opt and kinds_opt[-1] == "MaxPool" and len(kinds_opt) == 2
+
+
+def test_the_fused_ops_the_pass_produces_are_the_contracts():
+    from tensorflux._internal.passes.fusion import PRODUCES
+    from tensorflux.extend import get_op_def
+    from tensorflux.hookspec import FUSED_OPS
+
+    assert set(PRODUCES) == set(FUSED_OPS)
+    for name in FUSED_OPS:
+        assert get_op_def(name).name == name

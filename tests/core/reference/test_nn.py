@@ -19,7 +19,7 @@ from tensorflux_cpu.kernels import nn as cpu_nn, training as cpu_training
 
 RNG = np.random.default_rng(7)
 FLOATS = [np.float32, np.float64]
-LOW = [np.float16, ml_dtypes.bfloat16]  # numpy only: the standard has neither
+LOW = [np.float16, ml_dtypes.bfloat16]  # not in array_api_strict: the standard has neither
 # The standard's tolerance per dtype: both sides compute low precision in float32 and round once.
 TOL = {np.dtype(np.float16): 1e-3, np.dtype(ml_dtypes.bfloat16): 1e-2, np.dtype(np.float32): 2e-6,
        np.dtype(np.float64): 1e-12}
@@ -41,13 +41,17 @@ class Namespace:
         return tuple(np.asarray(o) for o in out) if isinstance(out, tuple) else np.asarray(out)
 
 
-@pytest.fixture(params=["numpy", "array_api_strict"])
+@pytest.fixture(params=["numpy", "array_api_compat.numpy", "array_api_strict"])
 def space(request):
-    """Each namespace, with the nn reference kernels bound to it; array_api_strict held to the 2023.12 standard."""
+    """Each namespace, with the nn reference kernels bound to it: numpy 2's own, numpy through array_api_compat,
+    and array_api_strict held to the 2023.12 standard."""
     if request.param == "numpy":
+        yield Namespace("numpy", np, nn.kernels(np))
+        return
+    if request.param == "array_api_compat.numpy":
         compat = pytest.importorskip("array_api_compat.numpy", reason="array-api-compat is not installed (pip "
                                                                       "install -e '.[test]' installs it)")
-        yield Namespace("numpy", compat, nn.kernels(compat))
+        yield Namespace("array_api_compat.numpy", compat, nn.kernels(compat))
         return
     strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed (pip install -e "
                                                             "'.[test]' installs it)")
@@ -55,8 +59,8 @@ def space(request):
         yield Namespace("array_api_strict", strict, nn.kernels(strict))
 
 
-def dtypes_of(space: Namespace, low: bool = True) -> list:
-    return FLOATS + (LOW if low and space.name == "numpy" else [])
+def dtypes_of(space: Namespace) -> list:
+    return FLOATS + (LOW if space.name != "array_api_strict" else [])
 
 
 def close(got: Any, want: Any, dtype: Any = None) -> None:

@@ -1,53 +1,18 @@
-"""Helpers shared by the op-family modules: op definition and common shape functions."""
+"""Helpers shared by core's op-family modules: the family that defines them, and common shape functions."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Callable
+from typing import Any
 
-from ..registry import OpDef
+from ..op_family import OpFamily
 from ..shapes import TensorShape, broadcast_shapes
 
-# Every OpDef core defines, in definition order; core's built-in plugin registers them.
-CORE_OP_DEFS: list[OpDef] = []
-_BY_NAME: dict[str, OpDef] = {}
-
-
-def define(name: str, inputs: list, outputs: list, attrs: dict | None = None, shape: Callable | None = None,
-           stateful: bool = False, differentiable: bool = True, doc: str = "") -> OpDef:
-    """Define a core op; its gradient is attached later with :func:`gradient` in the same module."""
-    caller = sys._getframe(1)  # the op-family module, so a duplicate registration names its line
-    op_def = OpDef(name=name, inputs=inputs, outputs=outputs, attrs=attrs or {}, shape_fn=shape,
-                   stateful=stateful, differentiable=differentiable, doc=doc,
-                   source=f"{caller.f_code.co_filename}:{caller.f_lineno}")
-    CORE_OP_DEFS.append(op_def)
-    _BY_NAME[name] = op_def
-    return op_def
-
-
-def core_op_def(name: str) -> OpDef:
-    return _BY_NAME[name]
-
-
-def gradient(*op_names: str) -> Callable:
-    """Attach a gradient function to core ops, next to their definitions.
-
-    The function is called as ``grad_fn(op, *output_grads)`` and returns one gradient (or None)
-    per input of ``op``, in input order.
-    """
-
-    def attach(fn: Callable) -> Callable:
-        for name in op_names:
-            _BY_NAME[name].grad = fn
-        return fn
-
-    return attach
-
-
-def not_differentiable(*op_names: str) -> None:
-    """Mark core ops as having no gradient (their inputs get None)."""
-    for name in op_names:
-        _BY_NAME[name].differentiable = False
+# Core's ops, all families, in definition order; core's built-in plugin registers them. Third-party plugins
+# define theirs with their own OpFamily (tensorflux.extend.OpFamily) the same way.
+CORE_OPS = OpFamily()
+define = CORE_OPS.define
+gradient = CORE_OPS.gradient
+not_differentiable = CORE_OPS.not_differentiable
 
 
 def same_shape(op: Any) -> TensorShape:

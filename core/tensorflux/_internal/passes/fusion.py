@@ -36,6 +36,10 @@ import numpy as np
 from ..registry import lookup_kernel
 from .plan import Node, PassContext, consumers
 
+# The fused ops this pass produces; the plugin contract (hookspec.FUSED_OPS) lists and documents them.
+FUSED_CONV2D, FUSED_MAX_POOL_GRAD, MATMUL_APPLY_ADAM = "_FusedConv2D", "_FusedMaxPoolGrad", "_MatMulApplyAdam"
+PRODUCES = (FUSED_CONV2D, FUSED_MAX_POOL_GRAD, MATMUL_APPLY_ADAM)
+
 
 def _bias_of(add: Node, conv_out: Any, channels: int) -> Any:
     """The bias operand of ``add`` (a key), or None when ``add`` is not a per-channel bias add of ``conv_out``."""
@@ -115,7 +119,7 @@ def _gradient_products(nodes: list, ctx: PassContext) -> list:
             continue
         attrs = {**node.op.attrs, "transpose_a": product.op.attrs["transpose_a"],
                  "transpose_b": product.op.attrs["transpose_b"]}
-        kdef = lookup_kernel("_MatMulApplyAdam", node.device.device_type, attrs)
+        kdef = lookup_kernel(MATMUL_APPLY_ADAM, node.device.device_type, attrs)
         if kdef is None:
             continue
         fn = Blame(functools.partial(kdef.fn, **{p: attrs[p] for p in kdef.attr_params if p in attrs}), node.op)
@@ -132,7 +136,7 @@ def _pool_gradients(nodes: list, ctx: PassContext) -> list:
     for node in nodes:
         if node.kind != "kernel" or node.op.type != "MaxPoolGrad" or node.device is None:
             continue
-        kdef = lookup_kernel("_FusedMaxPoolGrad", node.device.device_type, node.op.attrs)
+        kdef = lookup_kernel(FUSED_MAX_POOL_GRAD, node.device.device_type, node.op.attrs)
         relu_grad = _only_reader(node.outputs[0], readers, counts, ctx)
         if (kdef is None or relu_grad is None or relu_grad.kind != "kernel" or relu_grad.op.type != "ReluGrad"
                 or relu_grad.device is not node.device or relu_grad.inputs[0] is not node.outputs[0]
@@ -155,7 +159,7 @@ def _convolutions(nodes: list, ctx: PassContext) -> list:
             continue
         if node.op.attrs.get("data_format", "NHWC") != "NHWC" or node.device is None:
             continue
-        kdef = lookup_kernel("_FusedConv2D", node.device.device_type, node.op.attrs)
+        kdef = lookup_kernel(FUSED_CONV2D, node.device.device_type, node.op.attrs)
         conv_out = node.outputs[0]
         add = _only_reader(conv_out, readers, counts, ctx)
         channels = node.op.outputs[0].shape._dims

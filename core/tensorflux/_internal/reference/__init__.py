@@ -55,6 +55,9 @@ def kernels(xp: Any) -> dict[str, Callable]:
     return table
 
 
+reference_kernels = kernels  # the name ``tensorflux.extend`` exports it by
+
+
 def type_attr(op_def: OpDef) -> str | None:
     """The attribute whose dtype a reference kernel is registered for: T, else the one typing the op's data.
 
