@@ -35,8 +35,8 @@ def devices_report(check: bool = True) -> dict:
     ``check`` runs each device's health check (a device whose driver can crash builds and runs a small kernel
     set in a child process); 'unhealthy: <why>' then marks a device that fails it.
     """
-    from ._internal.registry import DEVICES
     from ._internal.plugins import plugin_infos
+    from ._internal.registry import DEVICES
 
     infos = plugin_infos()
     devices = []

@@ -187,6 +187,18 @@ def test_seeded_random_ops_draw_the_same_values_as_on_the_cpu(device):
         np.testing.assert_array_equal(on_strict, on_cpu)
 
 
+def test_a_cast_from_a_dtype_the_device_cannot_hold_falls_back_instead_of_failing(device):
+    """Cast's kernel is keyed by DstT; the device must also hold SrcT (float16 is not in the array API)."""
+    x = tf.placeholder(tf.float16, [2])
+    with tf.device("/strict:0"):
+        y = tf.cast(x, tf.float32, name="widen")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = tf.Session().run(y, {x: np.array([1.5, -2.0], np.float16)})
+    np.testing.assert_array_equal(got, [1.5, -2.0])
+    assert any("widen" in str(w.message) and "/strict:0" in str(w.message) for w in caught), caught
+
+
 def test_an_op_the_device_lacks_falls_back_to_the_cpu_saying_so(tmp_path):
     plugins = {"strict": STRICT_PLUGIN, "strict_lite": "tfx_sdk_lite_device"}
     with installed(tmp_path, plugins, {"tfx_sdk_lite_device": LITE_PLUGIN}):

@@ -105,14 +105,16 @@ class Registrar:
         self.info.no_devices_reason = reason
 
     def kernel(self, op: str, device_type: str, fn: Callable, dtypes: Any = None, type_attr: str = "T",
-               priority: int = 0) -> None:
-        """Register ``fn`` as the kernel of ``op`` on ``device_type`` for ``dtypes`` (None: any)."""
+               priority: int = 0, also: dict | None = None) -> None:
+        """Register ``fn`` as the kernel of ``op`` on ``device_type`` for ``dtypes`` (None: any) of ``type_attr``;
+        ``also`` limits further type attributes, ``{"SrcT": [tf.float32, ...]}``."""
         from .dtypes import as_dtype
 
         if not OPS.has(op):
             raise KeyError(f"plugin '{self.info.name}' registers a kernel for unknown op '{op}'")
         dts = None if dtypes is None else tuple(as_dtype(d) for d in dtypes)
-        kdef = KernelDef(op=op, device_type=device_type, fn=fn, dtypes=dts, type_attr=type_attr,
+        limits = tuple((attr, tuple(as_dtype(d) for d in allowed)) for attr, allowed in (also or {}).items())
+        kdef = KernelDef(op=op, device_type=device_type, fn=fn, dtypes=dts, type_attr=type_attr, also=limits,
                          priority=priority, plugin=self.info.name,
                          source=f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}")
         add_kernel(kdef)

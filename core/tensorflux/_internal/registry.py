@@ -107,11 +107,14 @@ class KernelDef:
     wants_ctx: bool = False
     wants_donated: bool = False
     attr_params: tuple = ()
+    # Further type attributes the kernel limits, {attr: dtypes}: Cast's kernel is keyed by DstT but its device
+    # may not hold every SrcT either.
+    also: tuple = ()
 
     def supports(self, attrs: dict) -> bool:
-        if self.dtypes is None:
-            return True
-        return attrs.get(self.type_attr) in self.dtypes
+        if self.dtypes is not None and attrs.get(self.type_attr) not in self.dtypes:
+            return False
+        return all(attr not in attrs or attrs[attr] in allowed for attr, allowed in self.also)
 
 
 class DuplicateRegistrationError(ValueError):
@@ -240,7 +243,8 @@ def _names(dts: Iterable | None) -> str:
 
 
 def _kernel_clash(old: KernelDef, new: KernelDef) -> bool:
-    return old.dtypes == new.dtypes and old.priority == new.priority and old.fn is not new.fn
+    return (old.dtypes == new.dtypes and old.also == new.also and old.priority == new.priority
+            and old.fn is not new.fn)
 
 
 def _describe_kernel(key: Any, first: KernelDef, second: KernelDef, first_owner: str, second_owner: str) -> str:

@@ -297,7 +297,8 @@ def test_an_update_op_without_a_kernel_fails_at_run_naming_the_op_and_device(no_
     with tf.Session() as sess:
         sess.run(w.initializer)
         sess.run(tf.variables_initializer(tf.global_variables()))
-        with pytest.raises(tf.errors.NotFoundError, match=r"'Momentum/update_weights/ApplyMomentum' \(ApplyMomentum, T=float64\) on device /cpu:0"):
+        with pytest.raises(tf.errors.NotFoundError,
+                           match=r"'Momentum/update_weights/ApplyMomentum' \(ApplyMomentum, T=float64\) on device /cpu:0"):
             sess.run(train_op)
 
 

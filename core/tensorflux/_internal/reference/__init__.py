@@ -122,7 +122,8 @@ def register_reference_kernels(registrar: Any, device_type: str, xp: Any, dtypes
         if _uses_strings(op_def) and not strings:
             continue
         attr = type_attr(op_def)
+        others = {name: claimed for name, a in op_def.attr_defs.items() if a.kind == "type" and name != attr}
         registrar.kernel(op, device_type, fn, dtypes=claimed if attr else None, type_attr=attr or "T",
-                         priority=priority)
+                         priority=priority, also=others)
         registered.append(op)
     return registered

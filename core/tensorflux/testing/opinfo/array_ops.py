@@ -180,12 +180,12 @@ CREATION = [
            dtypes=ALL, shapes=[()], attrs=[{"dims": d} for d in ([], [0], [3], [2, 3])], differentiable=False),
     OpInfo("Range", lambda start, limit, delta, dtype: tf.range(start, limit, delta, dtype=dtype),
            lambda start, limit, delta, dtype: np.arange(start, limit, delta, dtype=dtype.np_dtype),
-           dtypes=INDEX + FLOATING[2:], shapes=[()], arity_override=0, dtype_kwarg=True, differentiable=False,
+           dtypes=INDEX + FLOATING[2:], shapes=[()], no_inputs=True, dtype_kwarg=True, differentiable=False,
            attrs=[{"start": a, "limit": b, "delta": c} for a, b, c in
                   ((0, 5, 1), (1, 10, 3), (5, 0, -2), (3, 1, 1), (0, 0, 1))]),
     OpInfo("Range", lambda start, limit, delta, dtype: tf.range(start, limit, delta, dtype=dtype),
            lambda start, limit, delta, dtype: np.arange(start, limit, delta, dtype=dtype.np_dtype),
-           dtypes=FLOATING[2:], shapes=[()], arity_override=0, dtype_kwarg=True, differentiable=False,
+           dtypes=FLOATING[2:], shapes=[()], no_inputs=True, dtype_kwarg=True, differentiable=False,
            variant="fractional", attrs=[{"start": a, "limit": b, "delta": c} for a, b, c in
                                         ((0, 1, 0.25), (0.5, 3, 1), (-3.0, 3.0, 1.5))]),
     OpInfo("OneHot", lambda on, off, indices, axis: tf.one_hot(indices, 3, on_value=on, off_value=off, axis=axis),

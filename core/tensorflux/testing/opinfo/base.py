@@ -46,7 +46,7 @@ BINARY_SHAPES = [((), ()), ((4,), ()), ((), (3,)), ((2, 3), (3,)), ((2, 1), (1, 
 
 # Value domains of ``make_input``; a domain is chosen per input so references stay well defined.
 DOMAINS = ("any", "positive", "nonzero", "small", "unit", "coarse", "halves", "gt-1", "dividend", "divisor",
-           "base", "exponent", "prod", "wide", "distinct", "simplex", "cast", "cast-unsigned", "classes")
+           "base", "exponent", "prod", "wide", "distinct", "simplex", "cast", "cast-unsigned", "classes", "one-two")
 
 
 @dataclass
@@ -57,7 +57,8 @@ class OpInfo:
     several); ``attrs`` lists keyword arguments passed to both ``fn`` and ``reference``, crossed with
     ``shapes``. ``input_dtypes`` gives an input a fixed dtype (None: the case's dtype). ``dtype_kwarg``
     passes the case's dtype to ``fn`` and ``reference`` as ``dtype=``, for ops without an input of it.
-    ``variant`` tells apart entries of one op (``Sum[axis]``, ``MatMul[TN]``).
+    ``variant`` tells apart entries of one op (``Sum[axis]``, ``MatMul[TN]``). ``no_inputs`` marks ops built
+    from attrs alone (random ops, ``Range``).
 
     Example:
         >>> import numpy as np, tensorflux as tf
@@ -81,7 +82,7 @@ class OpInfo:
     kind: str = "value"
     variant: str = ""
     dtype_kwarg: bool = False
-    arity_override: int | None = None
+    no_inputs: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -99,17 +100,23 @@ class OpInfo:
 
     @property
     def arity(self) -> int:
-        """How many placeholder inputs each case has."""
-        if self.arity_override is not None:
-            return self.arity_override
-        first = self.shapes[0]
-        return len(first) if first and isinstance(first[0], tuple) else 1
+        """How many placeholder inputs the first case has (variadic ops may have more or fewer in others)."""
+        return len(self.input_shapes(self.shapes[0]))
 
     def input_shapes(self, shapes: Any) -> tuple:
-        """One case's ``shapes`` entry as a tuple with one shape per input."""
-        if self.arity == 0:
+        """One case's ``shapes`` entry as a tuple with one shape per input.
+
+        Example:
+            >>> import numpy as np, tensorflux as tf
+            >>> info = OpInfo("AddN", tf.add_n, np.add)
+            >>> info.input_shapes((2, 3)), info.input_shapes(((2, 3), (2, 3))), info.input_shapes(())
+            (((2, 3),), ((2, 3), (2, 3)), ((),))
+        """
+        if self.no_inputs:
             return ()
-        return tuple(shapes) if self.arity > 1 else (shapes,)
+        if isinstance(shapes, tuple) and shapes and all(isinstance(s, tuple) for s in shapes):
+            return shapes
+        return (shapes,)
 
     def input_dtype(self, index: int, dtype: Any) -> Any:
         """The dtype of input ``index`` in a case of ``dtype``."""
@@ -172,6 +179,8 @@ def _floats(rng: np.random.Generator, domain: str, shape: tuple, scale: float) -
         return np.abs(rng.standard_normal(shape)) * 0.5 + 0.5
     if domain == "unit":
         return rng.uniform(0.1, 0.9, shape)
+    if domain == "one-two":
+        return rng.uniform(1, 2, shape)
     if domain == "coarse":
         return rng.integers(-2, 3, shape).astype(np.float64)
     if domain == "halves":
