@@ -41,6 +41,27 @@ LITE_PLUGIN = """
         register_reference_kernels(registrar, "strict_lite", xp, skip=["MatMul"])
 """
 
+# A device type without any optimizer update kernel: its variables' updates run the cpu's kernels through the
+# host adapter, on the device where the variables live.
+NO_UPDATES_PLUGIN = """
+    from tensorflux.extend import hookimpl, register_reference_kernels
+    from tests.sdk.strict_device.plugin import StrictDevice, xp
+
+    TENSORFLUX_CONTRACT = "1.0"
+
+    class NoUpdatesDevice(StrictDevice):
+        device_type = "strict_no_updates"
+
+    @hookimpl
+    def tensorflux_register_devices(registrar):
+        registrar.device(NoUpdatesDevice(0))
+
+    @hookimpl
+    def tensorflux_register_kernels(registrar):
+        register_reference_kernels(registrar, "strict_no_updates", xp,
+                                   skip=["ApplyAdam", "ApplyMomentum", "_MatMulApplyAdam"])
+"""
+
 # A plugin registering the same reference kernels for the strict device type, at the same priority.
 TWIN_PLUGIN = """
     from tensorflux.extend import hookimpl, register_reference_kernels
@@ -173,6 +194,52 @@ def test_variables_live_on_the_device_and_train_as_on_the_cpu(device, monkeypatc
     w_cpu, b_cpu = train("/cpu:0")
     np.testing.assert_allclose(w_strict, w_cpu, rtol=1e-12)
     np.testing.assert_allclose(b_strict, b_cpu, rtol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_a_device_without_update_kernels_trains_through_the_host_adapter(tmp_path, optimizer):
+    """Update ops must run where their variables live: there, the cpu's kernel runs through the host adapter."""
+    make = {"adam": lambda: tf.train.AdamOptimizer(0.1), "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9)}
+
+    def train(where: str) -> tuple:
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.constant(np.linspace(-1, 1, 8).reshape(8, 1))
+            with tf.device(where):
+                w = tf.Variable(np.zeros((1, 1)), name="w")
+                loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - (3 * x - 1)))
+                step = make[optimizer]().minimize(loss)
+            with tf.Session(graph=graph) as sess, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                sess.run(tf.global_variables_initializer())
+                for _ in range(10):
+                    sess.run(step)
+                return sess.run(w), sess.state.variables["w"].device.name, [str(c.message) for c in caught]
+
+    plugins = {"strict": STRICT_PLUGIN, "strict_no_updates": "tfx_sdk_no_updates_device"}
+    with installed(tmp_path, plugins, {"tfx_sdk_no_updates_device": NO_UPDATES_PLUGIN}):
+        assert not {"ApplyAdam", "ApplyMomentum"} & {k.op for k in kernels_for_device("strict_no_updates")}
+        on_device, device, messages = train("/strict_no_updates:0")
+    on_cpu, _, _ = train("/cpu:0")
+    assert device == "/strict_no_updates:0"
+    np.testing.assert_allclose(on_device, on_cpu, rtol=1e-12)
+    update = "ApplyAdam" if optimizer == "adam" else "ApplyMomentum"
+    assert any(update in m and "host adapter" in m for m in messages), messages
+
+
+def test_without_soft_placement_the_host_adapter_is_refused_naming_the_update(tmp_path):
+    plugins = {"strict": STRICT_PLUGIN, "strict_no_updates": "tfx_sdk_no_updates_device"}
+    with installed(tmp_path, plugins, {"tfx_sdk_no_updates_device": NO_UPDATES_PLUGIN}):
+        with tf.Graph().as_default():
+            with tf.device("/strict_no_updates:0"):
+                w = tf.Variable(np.ones(2), name="w")
+                step = tf.train.MomentumOptimizer(0.1, 0.9).minimize(tf.reduce_sum(w * w))
+            with tf.Session(config=tf.ConfigProto(allow_soft_placement=False)) as sess:
+                sess.run(tf.global_variables_initializer())
+                with pytest.raises(tf.errors.InvalidArgumentError,
+                                   match=r"update_w/ApplyMomentum' \(ApplyMomentum\) must run on strict_no_updates.*"
+                                         r"allow_soft_placement=False"):
+                    sess.run(step)
 
 
 def test_seeded_random_ops_draw_the_same_values_as_on_the_cpu(device):

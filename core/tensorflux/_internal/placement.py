@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from . import config
 from .devices import Device, device_type_of
 from .errors import NotFoundError
-from .registry import DEVICES, KernelDef, device_types_for, lookup_kernel
+from .host_adapter import host_kernel
+from .registry import DEVICES, KernelDef, device_types_for, lookup_kernel, read_parameters
 
 
 class PlacementWarning(UserWarning):
@@ -30,18 +32,25 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
     if op.type == "NoOp":
         placed[op] = (None, None)
         return placed[op]
-    if op.colocate_with is not None:
-        target_dev, _ = place(op.colocate_with, placed)
+    variable = op.colocate_with if op.colocate_with is not None else _ref_variable(op)
+    if variable is not None:
+        # An op that writes a variable (an assign, an optimizer's update) runs where the variable lives.
+        target_dev, _ = place(variable, placed)
         kdef = lookup_kernel(op.type, target_dev.device_type, op.attrs)
         why = target_dev.unavailable(op.type, op.attrs) if kdef is not None else ""
-        if why:
+        if kdef is None or why:
+            # The op must run where its variable lives (an optimizer's update, an assign): without a kernel
+            # there, a host-memory device's kernel runs there through the host adapter.
+            kdef = _host_adapted(op, target_dev)
+        if kdef is None and why:
             raise NotFoundError(
                 f"Op '{op.name}' ({op.type}) cannot run on {target_dev.name}, where its variable "
-                f"'{op.colocate_with.name}' lives: {why}", op)
+                f"'{variable.name}' lives: {why}; and no host-memory device has a kernel for it", op)
         if kdef is None:
             raise NotFoundError(
                 f"No kernel for op '{op.name}' ({op.type}, {_attr_summary(op)}) on device {target_dev.name}, "
-                f"where its variable '{op.colocate_with.name}' lives", op)
+                f"where its variable '{variable.name}' lives, nor on a host-memory device whose kernel "
+                "could run there through the host adapter", op)
         placed[op] = (target_dev, kdef)
         return placed[op]
     if op.device:
@@ -66,6 +75,64 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
         raise _no_kernel_error(op)
     placed[op] = result
     return result
+
+
+def _ref_variable(op: Any) -> Any:
+    """The variable op behind ``op``'s first ref input (following ref chains), or None when it has none."""
+    for spec, t in zip(op.op_def.input_specs, op.inputs):
+        if spec.is_ref:
+            source = t.op
+            while source.type != "VariableV2":
+                inner = _ref_variable(source)
+                if inner is None:
+                    return None
+                source = inner
+            return source
+    return None
+
+
+def _host_adapted(op: Any, target: Device) -> KernelDef | None:
+    """A host-memory device's kernel for ``op``, made to run on ``target`` by the host adapter; None if none."""
+    if target.host_memory:
+        return None
+    for dev in DEVICES.all():
+        if not dev.host_memory:
+            continue
+        kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
+        if kdef is not None and not dev.unavailable(op.type, op.attrs):
+            return read_parameters(dataclasses.replace(
+                kdef, device_type=target.device_type, fn=host_kernel(_bound_to_host(kdef.fn, dev)),
+                adapted_from=dev.device_type))
+    return None
+
+
+def _bound_to_host(fn: Any, host: Device) -> Any:
+    """``fn`` with its ``ctx`` (if it takes one) seeing ``host`` as its device, as its own device would."""
+    import inspect
+
+    try:
+        takes_ctx = "ctx" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_ctx = False
+    if not takes_ctx:
+        return fn
+
+    def on_host(*args: Any, ctx: Any, **attrs: Any) -> Any:
+        return fn(*args, ctx=_HostContext(ctx, host), **attrs)
+
+    on_host.__signature__ = inspect.signature(fn)
+    return on_host
+
+
+class _HostContext:
+    """A KernelContext whose device is the host device whose kernel runs (its variable slot stays adapted)."""
+
+    def __init__(self, ctx: Any, host: Device) -> None:
+        self._ctx = ctx
+        self.device = host
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
 
 
 def _choose(op: Any) -> tuple[Device, KernelDef] | None:

@@ -39,11 +39,15 @@ def place_plan(ops: list, placed: dict, config: Any = None) -> list[Device | Non
         [<Device /cpu:0>]
     """
     settings = config if isinstance(config, ConfigProto) else _DEFAULTS if config is None else session_config(config)
-    devices = [place(op, placed)[0] for op in ops]
+    decisions = [place(op, placed) for op in ops]
+    devices = [device for device, _ in decisions]
     preferred = _env.preferred_device_type()
-    moved = [(op, device, reason) for op, device in zip(ops, devices)
-             if (reason := fallback_reason(op, device, preferred))]
+    moved = [(op, device, reason) for op, (device, kdef) in zip(ops, decisions)
+             if (reason := fallback_reason(op, device, preferred, kdef))]
     if not settings.allow_soft_placement:
+        adapted = [(op, kdef) for op, (_, kdef) in zip(ops, decisions) if kdef is not None and kdef.adapted_from]
+        if adapted:
+            raise _adapted_error(adapted)
         pinned = [op for op, _, _ in moved if op.device]
         if pinned:
             raise _pinned_error(pinned)
@@ -58,9 +62,10 @@ def place_plan(ops: list, placed: dict, config: Any = None) -> list[Device | Non
     return devices
 
 
-def fallback_reason(op: Any, device: Device | None, preferred: str | None = None) -> str:
+def fallback_reason(op: Any, device: Device | None, preferred: str | None = None, kernel: Any = None) -> str:
     """Why ``op`` runs on ``device`` rather than on the device it is pinned to, or on the preferred device type
-    (``TENSORFLUX_DEVICE``, or ``preferred`` when given); '' when it runs where it was asked to.
+    (``TENSORFLUX_DEVICE``, or ``preferred`` when given), or runs there with another device's ``kernel`` through
+    the host adapter; '' when it runs where it was asked to, with the device's own kernel.
 
     Example:
         >>> import tensorflux as tf
@@ -68,6 +73,9 @@ def fallback_reason(op: Any, device: Device | None, preferred: str | None = None
         >>> fallback_reason(tf.constant(2.0).op, Device())  # not pinned, and no preferred device type
         ''
     """
+    if kernel is not None and kernel.adapted_from and device is not None:
+        return (f"Op '{op.name}' ({op.type}) has no kernel on {device.name}, where the variable it updates lives; "
+                f"the {kernel.adapted_from} kernel runs there through the host adapter (copies to the host and back)")
     if device is None or op.colocate_with is not None:
         return ""
     if op.device:
@@ -117,6 +125,16 @@ def _capable_devices(op: Any) -> str:
     names = [d.name for d in DEVICES.all()
              if lookup_kernel(op.type, d.device_type, op.attrs) is not None and not d.unavailable(op.type, op.attrs)]
     return ", ".join(names) or "none"
+
+
+def _adapted_error(adapted: list) -> InvalidArgumentError:
+    first, kdef = adapted[0]
+    names = ", ".join(f"'{op.name}' ({op.type})" for op, _ in adapted)
+    return InvalidArgumentError(
+        f"Op {names} must run on {kdef.device_type}, where the variable it updates lives, which has no kernel for "
+        f"it; the session's config has allow_soft_placement=False, which refuses running the {kdef.adapted_from} "
+        "kernel there through the host adapter. Register the op's kernel for that device (the SDK's reference "
+        "kernels have it), or set allow_soft_placement=True", first)
 
 
 def _pinned_error(pinned: list) -> InvalidArgumentError:

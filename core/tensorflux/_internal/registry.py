@@ -110,6 +110,9 @@ class KernelDef:
     # Further type attributes the kernel limits, {attr: dtypes}: Cast's kernel is keyed by DstT but its device
     # may not hold every SrcT either.
     also: tuple = ()
+    # Set on a host-memory device's kernel that placement runs on another device through the host adapter:
+    # the device type whose kernel it is.
+    adapted_from: str = ""
 
     def supports(self, attrs: dict) -> bool:
         if self.dtypes is not None and attrs.get(self.type_attr) not in self.dtypes:
@@ -295,6 +298,12 @@ CHECKPOINT_FORMATS = Registry("checkpoint format", fold_case=True)
 
 def add_kernel(kdef: KernelDef) -> None:
     """Register ``kdef`` under (op, device type), noting which keyword parameters its function takes."""
+    read_parameters(kdef)
+    KERNELS.add((kdef.op, kdef.device_type), kdef, kdef.plugin)
+
+
+def read_parameters(kdef: KernelDef) -> KernelDef:
+    """Note on ``kdef`` whether its function takes ``ctx`` and ``donated``, and which attributes it names."""
     try:
         params = inspect.signature(kdef.fn).parameters
     except (TypeError, ValueError):  # numpy ufuncs and builtins take inputs only
@@ -307,7 +316,7 @@ def add_kernel(kdef: KernelDef) -> None:
         p.name for p in params.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")
     )
-    KERNELS.add((kdef.op, kdef.device_type), kdef, kdef.plugin)
+    return kdef
 
 
 def remove_kernel(kdef: KernelDef) -> None:
