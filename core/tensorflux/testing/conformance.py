@@ -1,8 +1,11 @@
 """The device conformance suite: ``pytest --pyargs tensorflux.testing.conformance --device TYPE``.
 
-For every op in the op-info table whose kernel the device claims, it checks results against numpy
-over broadcasting, scalar, empty and large-value cases for each claimed dtype, and gradients at
-float64. It also checks copies, device-resident variables, and failure behaviour.
+For every case of the op-info table (``tensorflux.testing.opinfo``) whose kernels the device claims,
+it checks results against numpy over broadcasting, scalar, empty and large-value cases for each
+claimed dtype (random ops by distribution, updates through variables, summaries by parsing them), the
+fused ops of the plugin contract against their unfused composition, and gradients at float64. A case
+that needs a kernel the device does not claim is skipped, naming it. It also checks copies,
+device-resident variables, and failure behaviour.
 """
 
 from __future__ import annotations
@@ -14,26 +17,24 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux.extend import kernels_for_device, list_devices
-from tensorflux.testing.opinfo import OP_INFOS, TOLERANCE, OpInfo, make_input, reference_result
+from tensorflux.extend import list_devices
+from tensorflux.testing.opcheck import (
+    NotApplicable,
+    assert_close,
+    build,
+    case_inputs,
+    check_case,
+    claims,
+    gradient_case,
+    gradient_error,
+)
+from tensorflux.testing.opinfo import OP_INFOS, OpInfo, case_id, reference_result
 from tensorflux.testing.pytest_plugin import record
 
 
 def _cases() -> list:
-    cases = []
-    for info in OP_INFOS:
-        for dtype in info.dtypes:
-            for shapes in info.shapes:
-                shapes = shapes if info.arity > 1 else (shapes,)
-                cases.append(pytest.param(info, dtype, shapes, id=f"{info.op}-{dtype.name}-{'x'.join(map(str, shapes))}"))
-    return cases
-
-
-def _claims(device: str, op: str, dtype: Any) -> bool:
-    for k in kernels_for_device(device):
-        if k.op == op and (k.dtypes is None or dtype in k.dtypes):
-            return True
-    return False
+    return [pytest.param(info, dtype, shapes, attrs, id=case_id(info, dtype, shapes, attrs))
+            for info in OP_INFOS for dtype, shapes, attrs in info.cases()]
 
 
 def _device_name(device: str) -> str:
@@ -43,63 +44,35 @@ def _device_name(device: str) -> str:
     return names[0]
 
 
-def _run(info: OpInfo, dtype: Any, inputs: list, device: str) -> np.ndarray:
-    graph = tf.Graph()
-    with graph.as_default():
-        phs = [tf.placeholder(dtype, x.shape) for x in inputs]
-        with tf.device(_device_name(device)):
-            out = info.fn(*phs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with tf.Session(graph=graph) as sess:
-                return sess.run(out, dict(zip(phs, inputs)))
-
-
-def _assert_close(actual: Any, expected: np.ndarray, dtype: Any, what: str) -> None:
-    actual = np.asarray(actual)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
-    if dtype.name in TOLERANCE and actual.dtype.kind not in "biu":
-        rtol, atol = TOLERANCE[dtype.name]
-        np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
-                                   err_msg=what)
-    else:
-        np.testing.assert_array_equal(actual, expected.astype(actual.dtype), err_msg=what)
-
-
-@pytest.mark.parametrize("info, dtype, shapes", _cases())
-def test_op_matches_reference(info: OpInfo, dtype: Any, shapes: tuple, device: str) -> None:
-    if not _claims(device, info.op, dtype):
+@pytest.mark.parametrize("info, dtype, shapes, attrs", _cases())
+def test_op_matches_reference(info: OpInfo, dtype: Any, shapes: Any, attrs: dict, device: str) -> None:
+    name = _device_name(device)
+    if not claims(device, info.op, None, any_dtype=True):
         record(info.op, dtype.name, "no kernel", device)
-        pytest.skip(f"device '{device}' claims no kernel for {info.op} at {dtype.name}")
-    rng = np.random.default_rng(abs(hash((info.op, dtype.name, shapes))) % 2**32)
-    inputs = [make_input(s, dtype, info.domain, rng) for s in shapes]
-    _assert_close(_run(info, dtype, inputs, device), reference_result(info, inputs), dtype,
-                  f"{info.op} at {dtype.name} on {device}")
-    if info.large_values and dtype.is_floating:
-        big = [make_input(s, dtype, info.domain, rng, scale=1e3 if dtype.name != "float16" else 3e1) for s in shapes]
-        _assert_close(_run(info, dtype, big, device), reference_result(info, big), dtype,
-                      f"{info.op} at {dtype.name} on {device} with large values")
+        pytest.skip(f"device '{device}' has no kernel for {info.op}")
+    try:
+        check_case(info, dtype, shapes, attrs, (name, device))
+    except NotApplicable as exc:
+        record(info.op, dtype.name, "no kernel", device)
+        pytest.skip(str(exc))
     record(info.op, dtype.name, "tested", device)
 
 
-@pytest.mark.parametrize("info", [i for i in OP_INFOS if i.differentiable and tf.float64 in i.dtypes], ids=lambda i: i.op)
-def test_gradient_matches_numeric(info: OpInfo, device: str) -> None:
-    from tensorflux.test import compute_gradient_error
+# One gradient check per op (its first differentiable entry): the device's kernels under a gradient graph.
+# Core's own op tests check the gradient of every case.
+_GRADIENT_CASES = list({info.op: (info, gradient_case(info)) for info in reversed(OP_INFOS)
+                        if gradient_case(info) is not None}.values())[::-1]
 
-    if not _claims(device, info.op, tf.float64):
-        pytest.skip(f"device '{device}' claims no float64 kernel for {info.op}")
-    shapes = [s for s in info.shapes if all(np.prod(x) > 0 for x in (s if info.arity > 1 else (s,)))][-1]
-    shapes = shapes if info.arity > 1 else (shapes,)
-    rng = np.random.default_rng(7)
-    graph = tf.Graph()
-    with graph.as_default():
-        values = [make_input(s, tf.float64, info.domain, rng) for s in shapes]
-        xs = [tf.constant(v) for v in values]
-        with tf.device(_device_name(device)):
-            y = info.fn(*xs)
-        with tf.Session(graph=graph):
-            err = compute_gradient_error(xs, [list(s) for s in shapes], y, y.shape.as_list(), x_init_value=values)
-    assert err < 1e-6, f"gradient of {info.op} on {device} differs from the numeric gradient by {err}"
+
+@pytest.mark.parametrize("info, case", _GRADIENT_CASES, ids=[case_id(i, *c) for i, c in _GRADIENT_CASES])
+def test_gradient_matches_numeric(info: OpInfo, case: tuple, device: str) -> None:
+    name = _device_name(device)
+    _, shapes, attrs = case
+    try:
+        err = gradient_error(info, shapes, attrs, (name, device))
+    except NotApplicable as exc:
+        pytest.skip(f"gradient of {info.label}: {exc}")
+    assert err < 1e-6, f"gradient of {info.label} on {device} differs from the numeric gradient by {err}"
 
 
 def test_copies_round_trip_through_device(device: str) -> None:
@@ -134,23 +107,19 @@ def test_variables_live_on_device_across_runs(device: str) -> None:
 
 def test_unsupported_dtype_is_reported_not_miscomputed(device: str) -> None:
     name = _device_name(device)
-    pairs = [(i, d) for i in OP_INFOS for d in i.dtypes if not _claims(device, i.op, d)
-             and any(k.op == i.op for k in kernels_for_device(device))]
+    pairs = [(i, d) for i in OP_INFOS if i.kind == "value" for d in i.dtypes if not claims(device, i.op, d)
+             and claims(device, i.op, None, any_dtype=True)]
     if not pairs:
         pytest.skip(f"every kernel on '{device}' claims every dtype its op admits; nothing to check")
     info, dtype = pairs[0]
-    shapes = info.shapes[0] if info.arity > 1 else (info.shapes[0],)
-    inputs = [make_input(s, dtype, info.domain, np.random.default_rng(0)) for s in shapes]
-    graph = tf.Graph()
-    with graph.as_default():
-        phs = [tf.placeholder(dtype, x.shape) for x in inputs]
-        with tf.device(name):
-            out = info.fn(*phs)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = tf.Session(graph=graph).run(out, dict(zip(phs, inputs)))
+    shapes, attrs = info.shapes[0], info.attrs[0]
+    inputs = case_inputs(info, dtype, shapes, attrs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph, placeholders, fetch = build(info, dtype, inputs, attrs, (name, device), strict=False)
+        result = tf.Session(graph=graph).run(fetch, dict(zip(placeholders, inputs)))
     assert any(info.op in str(w.message) for w in caught), f"no fallback reported for {info.op} at {dtype.name}"
-    _assert_close(result, reference_result(info, inputs), dtype, f"{info.op} fallback")
+    assert_close(result, reference_result(info, inputs, attrs, dtype), f"{info.label} fallback")
 
 
 def test_out_of_memory_is_an_error(device: str) -> None:

@@ -1,7 +1,9 @@
-"""Random ops: shapes, dtypes, value ranges and moments, seeding, and shape inputs known only at run time.
+"""Random ops as a graph-building API: bounds and shapes given as tensors, refused dtypes, and seeding rules.
 
-Moment checks use 20000 samples: the standard error of the mean is then under 0.01 standard deviations,
-so the 0.05 bounds below fail by chance far less often than once in a million runs.
+Shapes, dtypes, supports and distributions (against a numpy sample) of every random op at every dtype are
+the op-info table's (test_op_table.py). Moment checks here use N = 20000 samples: the standard error of
+the mean is then under 0.01 standard deviations, so the bounds below fail by chance far less often than
+once in a million runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import pytest
 
 import tensorflux as tf
 
-FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 N = 20000
 
 
@@ -20,31 +21,7 @@ def run(fetch, feed_dict=None):
         return sess.run(fetch, feed_dict)
 
 
-def as_f64(x) -> np.ndarray:
-    return np.asarray(x).astype(np.float64)
-
-
 # -- random_uniform -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
-@pytest.mark.parametrize("shape", [[], [0], [3], [2, 3, 4]], ids=str)
-def test_random_uniform_shape_dtype_and_range(dtype, shape):
-    t = tf.random_uniform(shape, dtype=dtype, seed=1)
-    assert t.dtype is dtype and t.shape == shape
-    out = run(t)
-    assert np.asarray(out).dtype == dtype.np_dtype and np.shape(out) == tuple(shape)
-    assert np.all((as_f64(out) >= 0) & (as_f64(out) <= 1))
-
-
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
-def test_random_uniform_moments_with_bounds(dtype):
-    out = as_f64(run(tf.random_uniform([N], minval=-2.0, maxval=6.0, dtype=dtype, seed=3)))
-    assert out.min() >= -2.0 and out.max() <= 6.0
-    assert abs(out.mean() - 2.0) < 0.05 * 8
-    assert abs(out.std() - 8 / np.sqrt(12)) < 0.05 * 8
-    # All of [minval, maxval) is covered.
-    assert out.min() < -1.9 and out.max() > 5.9
-
-
 def test_random_uniform_excludes_maxval_in_float32():
     out = run(tf.random_uniform([N], dtype=tf.float32, seed=4))
     assert out.max() < 1.0
@@ -57,15 +34,6 @@ def test_random_uniform_with_tensor_bounds():
     assert out.min() >= 10.0 and out.max() <= 11.0
 
 
-@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=lambda d: d.name)
-def test_random_uniform_integers(dtype):
-    t = tf.random_uniform([N], minval=-3, maxval=4, dtype=dtype, seed=6)
-    assert t.dtype is dtype and t.shape == [N]
-    out = run(t)
-    assert out.dtype == dtype.np_dtype
-    assert set(np.unique(out).tolist()) == set(range(-3, 4))
-
-
 def test_random_uniform_integers_need_maxval_and_minval_below_maxval():
     with pytest.raises(ValueError, match="maxval.*int32"):
         tf.random_uniform([2], dtype=tf.int32)
@@ -74,35 +42,6 @@ def test_random_uniform_integers_need_maxval_and_minval_below_maxval():
 
 
 # -- random_normal / truncated_normal -----------------------------------------------------------------
-@pytest.mark.parametrize("fn", [tf.random_normal, tf.truncated_normal], ids=["normal", "truncated"])
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
-@pytest.mark.parametrize("shape", [[], [0], [5], [2, 3]], ids=str)
-def test_normal_shapes_and_dtypes(fn, dtype, shape):
-    t = fn(shape, dtype=dtype, seed=2)
-    assert t.dtype is dtype and t.shape == shape
-    out = run(t)
-    assert np.asarray(out).dtype == dtype.np_dtype and np.shape(out) == tuple(shape)
-
-
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
-def test_random_normal_moments(dtype):
-    out = as_f64(run(tf.random_normal([N], mean=3.0, stddev=2.0, dtype=dtype, seed=7)))
-    assert abs(out.mean() - 3.0) < 0.05 * 2
-    assert abs(out.std() - 2.0) < 0.05 * 2
-    assert np.abs(out - 3.0).max() > 2 * 2.0  # not truncated
-
-
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
-def test_truncated_normal_stays_within_two_stddevs(dtype):
-    out = as_f64(run(tf.truncated_normal([N], mean=-1.0, stddev=0.5, dtype=dtype, seed=8)))
-    # Low-precision rounding of mean + 2 * stddev may land one ulp outside.
-    slack = 0.01 if dtype in (tf.float16, tf.bfloat16) else 1e-6
-    assert np.all(np.abs(out + 1.0) <= 2 * 0.5 + slack)
-    assert abs(out.mean() + 1.0) < 0.05 * 0.5
-    # A normal truncated at 2 sigma has standard deviation 0.8796 sigma.
-    assert abs(out.std() - 0.8796 * 0.5) < 0.05 * 0.5
-
-
 def test_normal_with_tensor_mean_and_stddev():
     mean = tf.placeholder(tf.float32, [])
     out = run(tf.random_normal([N], mean=mean, stddev=tf.constant(0.1), seed=9), {mean: 50.0})

@@ -1,4 +1,4 @@
-"""The fused optimizer update ops: signatures and build-time shape checks."""
+"""The optimizer update ops: build-time checks (their updates are the op-info table's, test_op_table.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,6 @@ import pytest
 
 import tensorflux as tf
 from tensorflux.extend import apply_op
-
-
-def test_fused_update_returns_the_new_value():
-    w = tf.Variable(np.array([1.0, 2.0]), name="w")
-    out = apply_op("ApplyGradientDescent", w._ref, np.float64(0.5), np.array([2.0, 2.0]))[0]
-    assert out.shape == tf.TensorShape([2]) and out.dtype == tf.float64
-    with tf.Session() as sess:
-        sess.run(w.initializer)
-        np.testing.assert_allclose(sess.run(out), [0.0, 1.0])
-        np.testing.assert_allclose(sess.run(w), [0.0, 1.0])
 
 
 def test_gradient_of_the_wrong_shape_is_refused_at_build_time():

@@ -202,11 +202,13 @@ def max_pool_grad(xp: Any, orig_input: Any, orig_output: Any, grad: Any, *, ksiz
     if _empty_windows(geo):
         return xp.zeros(orig_input.shape, dtype=grad.dtype, device=grad.device)
     blocks, top = _max_pool_nhwc(xp, xn, geo)
+    # Padding holds the dtype's least value, which real cells may hold too (0 for uint8): it never takes a share.
+    real = _tap_blocks(_padded(xp, xp.ones(xn.shape, dtype=xp.bool, device=xn.device), geo, False), geo)
     routed = xp.zeros(top.shape, dtype=xp.bool, device=top.device)
     zeros = xp.zeros_like(g)
     shares = []
-    for block in blocks:
-        hit = xp.logical_and(block == top, xp.logical_not(routed))
+    for block, inside in zip(blocks, real):
+        hit = xp.logical_and(xp.logical_and(block == top, inside), xp.logical_not(routed))
         routed = xp.logical_or(routed, hit)
         shares.append(xp.where(hit, g, zeros))
     dx = _cropped(_placed_sum(xp, shares, geo), geo)

@@ -21,6 +21,7 @@ from .base import (
     SIGNED as SIGNED,
     TOLERANCE as TOLERANCE,
     UNARY_SHAPES as UNARY_SHAPES,
+    NotApplicable as NotApplicable,
     OpInfo as OpInfo,
     case_id as case_id,
     make_input as make_input,

@@ -40,7 +40,7 @@ TRANSPOSE = _moves("Transpose", _transpose, lambda x, perm: np.transpose(x, perm
     ("reverse", [(), (5,), (2, 3), (0, 3), (2, 3, 4)], [{"perm": None}]),
     ("", [(2, 3, 4)], [{"perm": [1, 0, 2]}, {"perm": [2, 0, 1]}]),
 ])
-EXPAND_SQUEEZE = _moves("ExpandDims", lambda x, axis: tf.expand_dims(x, axis), lambda x, axis: np.expand_dims(x, axis), [
+EXPAND_SQUEEZE = _moves("ExpandDims", lambda x, axis: tf.expand_dims(x, axis), np.expand_dims, [
     ("", [(), (2,), (2, 3)], [{"axis": 0}, {"axis": -1}]),
     ("middle", [(2, 3)], [{"axis": 1}]),
 ]) + _moves("Squeeze", lambda x, axis: tf.squeeze(x, axis), lambda x, axis: np.squeeze(x, _tuple(axis)), [
@@ -189,7 +189,7 @@ CREATION = [
            variant="fractional", attrs=[{"start": a, "limit": b, "delta": c} for a, b, c in
                                         ((0, 1, 0.25), (0.5, 3, 1), (-3.0, 3.0, 1.5))]),
     OpInfo("OneHot", lambda on, off, indices, axis: tf.one_hot(indices, 3, on_value=on, off_value=off, axis=axis),
-           _np_one_hot, dtypes=NUMERIC + BOOL, shapes=[((), ())], differentiable=False,
+           _np_one_hot, dtypes=NUMERIC + BOOL, shapes=[((), ())], domain=("on", "off"), differentiable=False,
            attrs=[{"indices": i, "axis": a} for i in ONE_HOT_INDICES for a in (-1, 0)]),
 ]
 

@@ -46,7 +46,13 @@ BINARY_SHAPES = [((), ()), ((4,), ()), ((), (3,)), ((2, 3), (3,)), ((2, 1), (1, 
 
 # Value domains of ``make_input``; a domain is chosen per input so references stay well defined.
 DOMAINS = ("any", "positive", "nonzero", "small", "unit", "coarse", "halves", "gt-1", "dividend", "divisor",
-           "base", "exponent", "prod", "wide", "distinct", "simplex", "cast", "cast-unsigned", "classes", "one-two")
+           "base", "exponent", "prod", "wide", "distinct", "simplex", "cast", "cast-unsigned", "classes", "one-two",
+           "on", "off")
+
+
+class NotApplicable(Exception):
+    """A case that cannot run in this setting (say, a collective in a world of several ranks); the suites skip
+    it with this exception's message as the reason."""
 
 
 @dataclass
@@ -119,12 +125,24 @@ class OpInfo:
         return (shapes,)
 
     def input_dtype(self, index: int, dtype: Any) -> Any:
-        """The dtype of input ``index`` in a case of ``dtype``."""
+        """The dtype of input ``index`` in a case of ``dtype``.
+
+        Example:
+            >>> import numpy as np, tensorflux as tf
+            >>> OpInfo("SelectV2", tf.where, np.where, input_dtypes=(tf.bool,)).input_dtype(0, tf.int8).name
+            'bool'
+        """
         fixed = self.input_dtypes[index] if index < len(self.input_dtypes) else None
         return dtype if fixed is None else fixed
 
     def input_domain(self, index: int) -> str:
-        """The value domain of input ``index``."""
+        """The value domain of input ``index``.
+
+        Example:
+            >>> import numpy as np, tensorflux as tf
+            >>> OpInfo("Pow", tf.pow, np.power, domain=("base", "exponent")).input_domain(1)
+            'exponent'
+        """
         return self.domain if isinstance(self.domain, str) else self.domain[index]
 
     def cases(self) -> list[tuple]:
@@ -226,7 +244,9 @@ def _ints(rng: np.random.Generator, domain: str, shape: tuple, unsigned: bool) -
         low, high = (0, 100) if unsigned or domain == "cast-unsigned" else (-100, 100)
     elif domain == "classes":
         low, high = 0, 4
-    else:  # any, wide, halves
+    elif domain == "wide":  # products of these overflow int8, which then wraps as numpy does
+        low, high = (0, 41) if unsigned else (-20, 21)
+    else:  # any, halves
         low, high = (0, 13) if unsigned else (-6, 7)
     values = rng.integers(low, high, shape)
     if domain in ("positive", "nonzero", "gt-1", "unit"):
@@ -262,6 +282,9 @@ def make_input(shape: tuple, dtype: Any, domain: str, rng: np.random.Generator, 
         return words[: int(np.prod(shape))].reshape(shape) if shape else np.array(words[0], dtype=object)
     if domain == "distinct":
         return np.asarray(_distinct(dtype, shape, rng)).astype(dtype.np_dtype)
+    if domain in ("on", "off"):  # one_hot's fill values: distinct, and True/False for bool
+        value = (domain == "on") if dtype is tf.bool else (5 if domain == "on" else 2)
+        return np.full(shape, value, dtype.np_dtype)
     if dtype is tf.bool:
         return np.asarray(rng.random(shape) < 0.5)
     if domain == "simplex":  # rows of probabilities (the labels of a cross entropy)
@@ -273,7 +296,13 @@ def make_input(shape: tuple, dtype: Any, domain: str, rng: np.random.Generator, 
 
 
 def widen(value: Any) -> Any:
-    """float16/bfloat16 arrays as float64 (so a reference rounds only its result); anything else unchanged."""
+    """float16/bfloat16 arrays as float64 (so a reference rounds only its result); anything else unchanged.
+
+    Example:
+        >>> import numpy as np
+        >>> widen(np.ones(2, np.float16)).dtype, widen(np.ones(2, np.int8)).dtype
+        (dtype('float64'), dtype('int8'))
+    """
     if isinstance(value, np.ndarray) and value.dtype in (np.float16, ml_dtypes.bfloat16):
         return value.astype(np.float64)
     return value
@@ -307,5 +336,5 @@ def _as_arrays(result: Any) -> Any:
 
 
 __all__ = ["ALL", "BINARY_SHAPES", "BOOL", "DOMAINS", "FLOATING", "INDEX", "INTEGER", "KINDS", "LOW_PRECISION",
-           "NUMERIC", "OpInfo", "SIGNED", "STRING", "TOLERANCE", "UNARY_SHAPES", "case_id", "make_input",
-           "reference_result", "widen"]
+           "NUMERIC", "NotApplicable", "OpInfo", "SIGNED", "STRING", "TOLERANCE", "UNARY_SHAPES", "case_id",
+           "make_input", "reference_result", "widen"]

@@ -10,16 +10,25 @@ from typing import Any
 
 import tensorflux as tf
 
-from .base import FLOATING, INDEX, OpInfo
+from .base import FLOATING, INDEX, NotApplicable, OpInfo
 
 COLLECTIVE_T = FLOATING[2:] + INDEX  # the dtypes MPI reduces natively
 
 
+def _world_of_one() -> None:
+    tf.distribute.init()
+    if tf.distribute.size() != 1:
+        raise NotApplicable(f"the collective cases expect a world of one process; this one has "
+                            f"{tf.distribute.size()} ranks")
+
+
 def _allreduce(*xs: Any, average: bool) -> list:
+    _world_of_one()
     return tf.distribute.allreduce(list(xs), average=average)
 
 
 def _broadcast(*xs: Any, root_rank: int) -> list:
+    _world_of_one()
     return tf.distribute.broadcast(list(xs), root_rank=root_rank)
 
 

@@ -29,7 +29,8 @@ def _conv_attrs(padding: str, strides: tuple, dilations: tuple) -> dict:
 
 
 def _conv_label(attrs: dict) -> str:
-    return f"{attrs['padding']},s{attrs['strides'][1]}{attrs['strides'][2]},d{attrs['dilations'][1]}{attrs['dilations'][2]}"
+    s, d = attrs["strides"], attrs["dilations"]
+    return f"{attrs['padding']},s{s[1]}{s[2]},d{d[1]}{d[2]}"
 
 
 def _padding_arg(padding: str, explicit_paddings: list, data_format: str) -> Any:
@@ -51,8 +52,10 @@ def _conv_out(x_shape: tuple, f_shape: tuple, attrs: dict) -> tuple:
     s = attrs["strides"][2:] if nchw else attrs["strides"][1:3]
     d = attrs.get("dilations", [1, 1, 1, 1])
     d = d[2:] if nchw else d[1:3]
-    oh = ref.out_size(h, f_shape[0], s[0], d[0], attrs["padding"])[0]
-    ow = ref.out_size(w, f_shape[1], s[1], d[1], attrs["padding"])[0]
+    pads = attrs.get("explicit_paddings") or [0] * 8
+    pads = (pads[4:6], pads[6:8]) if nchw else (pads[2:4], pads[4:6])
+    oh = ref.out_size(h, f_shape[0], s[0], d[0], attrs["padding"], pads[0])[0]
+    ow = ref.out_size(w, f_shape[1], s[1], d[1], attrs["padding"], pads[1])[0]
     return (x_shape[0], f_shape[3], oh, ow) if nchw else (x_shape[0], oh, ow, f_shape[3])
 
 

@@ -87,7 +87,15 @@ def conv2d(x: np.ndarray, f: np.ndarray, strides: list, padding: str, dilations:
 def conv2d_backprop_input(f: np.ndarray, dy: np.ndarray, input_sizes: list, strides: list, padding: str,
                           dilations: list = (1, 1, 1, 1), data_format: str = "NHWC",
                           explicit_paddings: list = ()) -> np.ndarray:
-    """The gradient of ``conv2d`` with respect to its input: each output's gradient spread back over its window."""
+    """The gradient of ``conv2d`` with respect to its input: each output's gradient spread back over its window.
+
+    Example:
+        >>> import numpy as np
+        >>> f, dy = np.ones((2, 2, 1, 1)), np.ones((1, 2, 2, 1))
+        >>> dx = conv2d_backprop_input(f, dy, [1, 3, 3, 1], [1, 1, 1, 1], "VALID")
+        >>> dx[0, :, :, 0].tolist()
+        [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
     st, dl = _nhwc(strides, data_format), _nhwc(dilations, data_format)
     x_shape = tuple(_to_nhwc(np.empty(input_sizes, bool), data_format).shape)
     dy = _to_nhwc(dy, data_format)
@@ -102,7 +110,15 @@ def conv2d_backprop_input(f: np.ndarray, dy: np.ndarray, input_sizes: list, stri
 def conv2d_backprop_filter(x: np.ndarray, dy: np.ndarray, filter_sizes: list, strides: list, padding: str,
                            dilations: list = (1, 1, 1, 1), data_format: str = "NHWC",
                            explicit_paddings: list = ()) -> np.ndarray:
-    """The gradient of ``conv2d`` with respect to its filter: each offset's input window against the output gradient."""
+    """The gradient of ``conv2d`` with respect to its filter: each offset's input window against the output gradient.
+
+    Example:
+        >>> import numpy as np
+        >>> x, dy = np.ones((1, 3, 3, 1)), np.ones((1, 2, 2, 1))
+        >>> df = conv2d_backprop_filter(x, dy, [2, 2, 1, 1], [1, 1, 1, 1], "VALID")
+        >>> df[:, :, 0, 0].tolist()
+        [[4.0, 4.0], [4.0, 4.0]]
+    """
     st, dl = _nhwc(strides, data_format), _nhwc(dilations, data_format)
     x, dy = _to_nhwc(x, data_format), _to_nhwc(dy, data_format)
     oh, ow, pads = _geometry(x.shape, filter_sizes[:2], st, dl, padding, _explicit(explicit_paddings, data_format))
@@ -129,7 +145,13 @@ def max_pool(x: np.ndarray, ksize: list, strides: list, padding: str, data_forma
 
 
 def avg_pool(x: np.ndarray, ksize: list, strides: list, padding: str, data_format: str = "NHWC") -> np.ndarray:
-    """The mean of each window's input elements (padding is not counted)."""
+    """The mean of each window's input elements (padding is not counted).
+
+    Example:
+        >>> import numpy as np
+        >>> avg_pool(np.arange(3.0).reshape(1, 1, 3, 1), [1, 1, 2, 1], [1, 1, 2, 1], "SAME")[0, 0, :, 0].tolist()
+        [0.5, 2.0]
+    """
     return _pool(x, ksize, strides, padding, data_format, "avg")
 
 
@@ -154,7 +176,14 @@ def _as_nhwc4(values: list, data_format: str) -> list:
 
 
 def max_pool_grad(x: np.ndarray, grad: np.ndarray, ksize: list, strides: list, padding: str) -> np.ndarray:
-    """Each output's gradient routed to the first largest element of its window, in row-major order."""
+    """Each output's gradient routed to the first largest element of its window, in row-major order.
+
+    Example:
+        >>> import numpy as np
+        >>> x, g = np.array([1.0, 3.0, 3.0]).reshape(1, 1, 3, 1), np.ones((1, 1, 2, 1))
+        >>> max_pool_grad(x, g, [1, 1, 2, 1], [1, 1, 1, 1], "VALID")[0, 0, :, 0].tolist()
+        [0.0, 2.0, 0.0]
+    """
     oh, ow, pads = _pool_geometry(x, ksize, strides, padding)
     xp, valid = np.pad(x, pads), np.pad(np.ones(x.shape, bool), pads)
     shape = (x.shape[0], oh, ow, x.shape[3])
@@ -171,7 +200,13 @@ def max_pool_grad(x: np.ndarray, grad: np.ndarray, ksize: list, strides: list, p
 
 
 def avg_pool_grad(grad: np.ndarray, input_sizes: list, ksize: list, strides: list, padding: str) -> np.ndarray:
-    """Each output's gradient shared equally among its window's input elements."""
+    """Each output's gradient shared equally among its window's input elements.
+
+    Example:
+        >>> import numpy as np
+        >>> avg_pool_grad(np.ones((1, 1, 1, 1)), [1, 1, 2, 1], [1, 1, 2, 1], [1, 1, 2, 1], "VALID")[0, 0, :, 0].tolist()
+        [0.5, 0.5]
+    """
     x = np.zeros(tuple(input_sizes))
     oh, ow, pads = _pool_geometry(x, ksize, strides, padding)
     valid = np.pad(np.ones(x.shape, bool), pads)
@@ -188,7 +223,14 @@ def avg_pool_grad(grad: np.ndarray, input_sizes: list, ksize: list, strides: lis
 def fused_conv2d(x: np.ndarray, f: np.ndarray, bias: np.ndarray, strides: list, padding: str,
                  activation: str = "", pool: str = "", **conv_attrs: Any) -> np.ndarray:
     """``_FusedConv2D``: conv2d, plus the per-channel bias, then relu (``activation='Relu'``), then a 2x2
-    stride-2 max pool (``pool='MaxPool2x2'``)."""
+    stride-2 max pool (``pool='MaxPool2x2'``).
+
+    Example:
+        >>> import numpy as np
+        >>> x, f, b = np.ones((1, 2, 2, 1)), np.ones((1, 1, 1, 1)), np.array([-3.0])
+        >>> fused_conv2d(x, f, b, [1, 1, 1, 1], "SAME", activation="Relu", pool="MaxPool2x2").tolist()
+        [[[[0.0]]]]
+    """
     y = conv2d(x, f, strides, padding, **conv_attrs) + bias
     if activation == "Relu":
         y = np.maximum(y, 0)
@@ -199,6 +241,13 @@ def fused_conv2d(x: np.ndarray, f: np.ndarray, bias: np.ndarray, strides: list, 
 
 def fused_max_pool_grad(x: np.ndarray, grad: np.ndarray, ksize: list, strides: list, padding: str,
                         activation: str = "") -> np.ndarray:
-    """``_FusedMaxPoolGrad``: max_pool_grad, then relu's gradient at ``x`` (``activation='Relu'``)."""
+    """``_FusedMaxPoolGrad``: max_pool_grad, then relu's gradient at ``x`` (``activation='Relu'``).
+
+    Example:
+        >>> import numpy as np
+        >>> x, g = np.array([-1.0, -2.0]).reshape(1, 1, 2, 1), np.ones((1, 1, 1, 1))
+        >>> fused_max_pool_grad(x, g, [1, 1, 2, 1], [1, 1, 1, 1], "VALID", activation="Relu")[0, 0, :, 0].tolist()
+        [0.0, 0.0]
+    """
     dx = max_pool_grad(x, grad, ksize, strides, padding)
     return dx * (x > 0) if activation == "Relu" else dx

@@ -28,9 +28,9 @@ UNARY = [
            domain="distinct", differentiable=False),
     OpInfo("ZerosLike", tf.zeros_like, _zeros_like, dtypes=ALL, differentiable=False),
     OpInfo("OnesLike", tf.ones_like, np.ones_like, dtypes=NUMERIC + BOOL, differentiable=False),
-    OpInfo("Neg", tf.negative, np.negative, dtypes=SIGNED, large_values=True),
-    OpInfo("Abs", tf.abs, np.abs, dtypes=SIGNED, large_values=True),
-    OpInfo("Square", tf.square, np.square),
+    OpInfo("Neg", tf.negative, np.negative, dtypes=SIGNED, domain="wide", large_values=True),
+    OpInfo("Abs", tf.abs, np.abs, dtypes=SIGNED, domain="wide", large_values=True),
+    OpInfo("Square", tf.square, np.square, domain="wide"),
     OpInfo("Sqrt", tf.sqrt, np.sqrt, dtypes=FLOATING, domain="positive"),
     OpInfo("Rsqrt", tf.rsqrt, lambda x: 1 / np.sqrt(x), dtypes=FLOATING, domain="positive"),
     OpInfo("Exp", tf.exp, np.exp, dtypes=FLOATING),
@@ -46,9 +46,10 @@ UNARY = [
 ]
 
 BINARY = [
-    OpInfo("AddV2", tf.add, np.add, shapes=BINARY_SHAPES, large_values=True),
-    OpInfo("Sub", tf.subtract, np.subtract, shapes=BINARY_SHAPES, large_values=True),
-    OpInfo("Mul", tf.multiply, np.multiply, shapes=BINARY_SHAPES),
+    # The wide domain's integer products and sums overflow int8 and uint8, which wrap as in numpy.
+    OpInfo("AddV2", tf.add, np.add, shapes=BINARY_SHAPES, domain="wide", large_values=True),
+    OpInfo("Sub", tf.subtract, np.subtract, shapes=BINARY_SHAPES, domain="wide", large_values=True),
+    OpInfo("Mul", tf.multiply, np.multiply, shapes=BINARY_SHAPES, domain="wide"),
     OpInfo("RealDiv", tf.divide, np.true_divide, dtypes=FLOATING, shapes=BINARY_SHAPES, domain=("any", "divisor")),
     # Integer operands are cast to a float (TF's truediv), so the op runs on the float dtype.
     OpInfo("RealDiv", tf.divide, np.true_divide, dtypes=INTEGER, shapes=BINARY_SHAPES, domain=("any", "divisor"),
@@ -57,8 +58,8 @@ BINARY = [
            differentiable=False),
     OpInfo("FloorMod", tf.mod, np.mod, shapes=BINARY_SHAPES, domain=("dividend", "divisor"), differentiable=False),
     OpInfo("Pow", tf.pow, np.power, shapes=BINARY_SHAPES, domain=("base", "exponent")),
-    OpInfo("Maximum", tf.maximum, np.maximum, shapes=BINARY_SHAPES, large_values=True),
-    OpInfo("Minimum", tf.minimum, np.minimum, shapes=BINARY_SHAPES, large_values=True),
+    OpInfo("Maximum", tf.maximum, np.maximum, shapes=BINARY_SHAPES, domain="wide", large_values=True),
+    OpInfo("Minimum", tf.minimum, np.minimum, shapes=BINARY_SHAPES, domain="wide", large_values=True),
     OpInfo("SquaredDifference", tf.squared_difference, lambda x, y: np.square(x - y), dtypes=SIGNED,
            shapes=BINARY_SHAPES, domain="coarse"),
     OpInfo("Equal", tf.equal, np.equal, dtypes=ALL, shapes=BINARY_SHAPES, domain="coarse", differentiable=False),
@@ -145,21 +146,21 @@ _REDUCE_REFS = {
 }
 _REDUCE_FNS = {"Sum": tf.reduce_sum, "Mean": tf.reduce_mean, "Max": tf.reduce_max, "Min": tf.reduce_min,
                "Prod": tf.reduce_prod, "Any": tf.reduce_any, "All": tf.reduce_all}
-# (variant, shapes, attrs): every axis spelling TF accepts, over scalars, empty tensors and ranks 1 to 3.
+# (variant, shapes, axes): every axis spelling TF accepts, over scalars, empty tensors and ranks 1 to 3, each
+# with and without keepdims.
 _REDUCE_CASES = [
-    ("all", [(), (5,), (2, 3), (2, 0)], [{"axis": None, "keepdims": False}, {"axis": None, "keepdims": True}]),
-    ("first-last", [(5,), (2, 3), (0, 3), (2, 3, 4)],
-     [{"axis": 0, "keepdims": False}, {"axis": -1, "keepdims": False}, {"axis": 0, "keepdims": True}]),
-    ("middle", [(2, 3), (0, 3), (2, 3, 4)], [{"axis": 1, "keepdims": False}, {"axis": 1, "keepdims": True}]),
-    ("several", [(2, 3, 4)], [{"axis": (0, 2), "keepdims": False}, {"axis": [-1, 0], "keepdims": True},
-                              {"axis": [], "keepdims": False}]),
+    ("all", [(), (5,), (2, 3), (2, 0)], [None]),
+    ("first-last", [(5,), (2, 3), (0, 3), (2, 3, 4)], [0, -1]),
+    ("middle", [(2, 3), (0, 3), (2, 3, 4)], [1]),
+    ("several", [(2, 3, 4)], [(0, 2), [-1, 0], []]),
 ]
 
 
 def _reductions(op: str, dtypes: tuple, domain: str, large_values: bool = False, suffix: str = "") -> list[OpInfo]:
     fn, ref = _REDUCE_FNS[op], _REDUCE_REFS[op]
     infos = []
-    for variant, shapes, attrs in _REDUCE_CASES:
+    for variant, shapes, axes in _REDUCE_CASES:
+        attrs = [{"axis": axis, "keepdims": keep} for axis in axes for keep in (False, True)]
         if op == "Mean" and any(d.is_integer for d in dtypes):
             # An integer mean of nothing divides by zero; TF leaves that value undefined.
             shapes = [s for s in shapes if 0 not in s]
@@ -170,7 +171,8 @@ def _reductions(op: str, dtypes: tuple, domain: str, large_values: bool = False,
 
 
 REDUCTIONS = (_reductions("Sum", NUMERIC, "any") + _reductions("Mean", FLOATING, "any")
-              + _reductions("Mean", INTEGER, "any", suffix=",integer") + _reductions("Max", NUMERIC, "any", large_values=True)
+              + _reductions("Mean", INTEGER, "any", suffix=",integer")
+              + _reductions("Max", NUMERIC, "any", large_values=True)
               + _reductions("Min", NUMERIC, "any", large_values=True) + _reductions("Prod", NUMERIC, "prod")
               + _reductions("Any", BOOL, "any") + _reductions("All", BOOL, "any"))
 
@@ -184,7 +186,7 @@ ARG = [
     for variant, shapes, attrs in (
         ("", [(5,), (2, 3), (2, 3, 4)], _ARG_ATTRS),
         ("middle", [(2, 3, 4)], [{"axis": 1, "output_type": t} for t in INDEX]),
-        ("empty", [(3, 0)], [{"axis": 0, "output_type": tf.int64}]),
+        ("empty", [(3, 0)], [{"axis": 0, "output_type": t} for t in INDEX]),
     )
 ]
 

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflux as tf
 from tensorflux.extend import apply_op
 
-from .base import FLOATING, INDEX, NUMERIC, UNARY_SHAPES, OpInfo
+from .base import FLOATING, INDEX, NUMERIC, OpInfo
 
 
 def _op(op_type: str, *inputs: Any, **attrs: Any) -> Any:
@@ -21,12 +21,25 @@ def _op(op_type: str, *inputs: Any, **attrs: Any) -> Any:
 
 
 def np_sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) without overflow and with full relative accuracy for very negative x."""
+    """1 / (1 + exp(-x)) without overflow and with full relative accuracy for very negative x.
+
+    Example:
+        >>> import numpy as np
+        >>> np_sigmoid(np.array([0.0, -800.0])).tolist()
+        [0.5, 0.0]
+    """
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def np_log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(softmax(x)) along ``axis``, shifted by the maximum so large logits do not overflow.
+
+    Example:
+        >>> import numpy as np
+        >>> np.exp(np_log_softmax(np.array([1000.0, 1000.0]))).tolist()
+        [0.5, 0.5]
+    """
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -44,8 +57,9 @@ ACTIVATIONS = [
     # The wide domain reaches past 6, where relu6 saturates.
     OpInfo("Relu6", tf.nn.relu6, lambda x: np.clip(x, 0, 6), domain="wide", large_values=True),
     OpInfo("Elu", tf.nn.elu, _elu, dtypes=FLOATING, large_values=True),
-    OpInfo("LeakyRelu", lambda x, alpha: tf.nn.leaky_relu(x, alpha=alpha), lambda x, alpha: np.where(x > 0, x, alpha * x),
-           dtypes=FLOATING, large_values=True, attrs=[{"alpha": 0.2}, {"alpha": 0.3}]),
+    OpInfo("LeakyRelu", lambda x, alpha: tf.nn.leaky_relu(x, alpha=alpha),
+           lambda x, alpha: np.where(x > 0, x, alpha * x), dtypes=FLOATING, large_values=True,
+           attrs=[{"alpha": 0.2}, {"alpha": 0.3}]),
     OpInfo("Softplus", tf.nn.softplus, _softplus, dtypes=FLOATING, large_values=True),
     OpInfo("Sigmoid", tf.nn.sigmoid, np_sigmoid, dtypes=FLOATING, large_values=True),
     OpInfo("Tanh", tf.nn.tanh, np.tanh, dtypes=FLOATING, large_values=True),
@@ -91,7 +105,12 @@ SOFTMAX = [
 
 
 def sparse_labels(n: int, classes: int) -> np.ndarray:
-    """Class labels spread over ``[0, classes)`` for ``n`` rows (every class where ``n`` allows)."""
+    """Class labels spread over ``[0, classes)`` for ``n`` rows (every class where ``n`` allows).
+
+    Example:
+        >>> sparse_labels(4, 3).tolist()
+        [0, 1, 2, 0]
+    """
     return (np.arange(n) * 7 + 3) % classes
 
 

@@ -75,7 +75,14 @@ def _np_momentum(var: np.ndarray, accum: np.ndarray, lr: np.ndarray, grad: np.nd
 def np_adam(var: np.ndarray, m: np.ndarray, v: np.ndarray, beta1_power: np.ndarray, beta2_power: np.ndarray,
             lr: np.ndarray, beta1: np.ndarray, beta2: np.ndarray, epsilon: np.ndarray, grad: np.ndarray,
             use_nesterov: bool = False) -> tuple:
-    """TensorFlow's ApplyAdam: ``(new var, new var, new m, new v)``."""
+    """TensorFlow's ApplyAdam: ``(new var, new var, new m, new v)``.
+
+    Example:
+        >>> import numpy as np
+        >>> var, _, m, v = np_adam(np.ones(1), np.zeros(1), np.zeros(1), 0.9, 0.999, 0.1, 0.9, 0.999, 1e-8, np.ones(1))
+        >>> round(float(var[0]), 6), round(float(m[0]), 6)
+        (0.9, 0.1)
+    """
     lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
     m = m + (grad - m) * (1 - beta1)
     v = v + (grad * grad - v) * (1 - beta2)
@@ -161,7 +168,8 @@ _PRODUCTS = [  # (a, b) of a [3, 4] gradient, per (transpose_a, transpose_b)
 ]
 FUSED_ADAM = [
     OpInfo("_MatMulApplyAdam", build, _np_matmul_apply_adam, dtypes=FLOATING, kind="state", variant=variant,
-           shapes=[((3, 4),) * 3 + ((),) * 6 + (a, b)], domain=("any", "any", "positive") + ("unit",) * 6 + ("any",) * 2,
+           shapes=[((3, 4),) * 3 + ((),) * 6 + (a, b)],
+           domain=("any", "any", "positive") + ("unit",) * 6 + ("any",) * 2,
            attrs=[{"transpose_a": ta, "transpose_b": tb, "use_nesterov": n} for n in (False, True)],
            differentiable=False)
     for build, label in ((_matmul_apply_adam, ""), (_adam_of_matmul, "graph pass"))

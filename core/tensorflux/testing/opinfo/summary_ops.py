@@ -25,7 +25,13 @@ _BY_ENUM = {d.enum: d for d in ALL}
 
 
 def histogram_limits() -> np.ndarray:
-    """TensorFlow's default histogram bucket limits: 1e-12 growing by 10% to 1e20, mirrored, with 0 and DBL_MAX."""
+    """TensorFlow's default histogram bucket limits: 1e-12 growing by 10% to 1e20, mirrored, with 0 and DBL_MAX.
+
+    Example:
+        >>> limits = histogram_limits()
+        >>> float(limits[0]) == -float(limits[-1]), bool((limits[1:] > limits[:-1]).all())
+        (True, True)
+    """
     positive, v = [], 1.0e-12
     while v < 1.0e20:  # repeated multiplication gives the same doubles TensorFlow's C++ computes
         positive.append(v)
@@ -97,13 +103,16 @@ def _tensor_values(proto: Any) -> np.ndarray:
     if dtype is tf.string:
         return np.array(list(proto.string_val), dtype=object).reshape(shape)
     if proto.tensor_content:
-        return np.frombuffer(proto.tensor_content, dtype.np_dtype.newbyteorder("<")).astype(dtype.np_dtype).reshape(shape)
+        little_endian = np.frombuffer(proto.tensor_content, dtype.np_dtype.newbyteorder("<"))
+        return little_endian.astype(dtype.np_dtype).reshape(shape)
     if dtype in (tf.float16, tf.bfloat16):
         values = np.array(list(proto.half_val), np.uint16).view(dtype.np_dtype)
     else:
         field = {"float32": "float_val", "float64": "double_val", "int64": "int64_val", "bool": "bool_val"}
         values = np.array(list(getattr(proto, field.get(dtype.name, "int_val"))), dtype.np_dtype)
-    return np.broadcast_to(values, shape) if values.size == 1 else values.reshape(shape)
+    if values.size == 1 and int(np.prod(shape)) != 1:  # one value stands for every element
+        return np.broadcast_to(values.reshape(()), shape)
+    return values.reshape(shape)
 
 
 def parse_summary(serialized: Any) -> list:
@@ -112,8 +121,9 @@ def parse_summary(serialized: Any) -> list:
     Example:
         >>> import numpy as np
         >>> from tensorflux.extend import scalar_summary
-        >>> parse_summary(scalar_summary(np.array(b"loss", object), np.float32(0.5)))
-        [('loss', 'simple_value', array(0.5, dtype=float32))]
+        >>> [(tag, field, float(value)) for tag, field, value in
+        ...  parse_summary(scalar_summary(np.array(b"loss", object), np.float32(0.5)))]
+        [('loss', 'simple_value', 0.5)]
     """
     raw = serialized.item() if isinstance(serialized, np.ndarray) else serialized
     out: list = []

@@ -169,11 +169,13 @@ def max_pool_grad(orig_input, orig_output, grad, *, ksize, strides, padding, dat
         _by_batch(lambda s, e: _max_pool_grad_2x2(xn[s:e], gc[s:e], dx[s:e], geo.oh, geo.ow), xn.shape[0], xn.nbytes)
         return _from_nhwc(dx.astype(grad.dtype, copy=False), data_format)
     xp, out = _max_pool_nhwc(geo, xn)
+    # Padding holds the dtype's lowest value, which real cells may hold too (0 for uint8): never route to it.
+    real = _padded(geo, np.ones(xn.shape, bool), False)
     dxp = np.zeros(xp.shape, dtype=ct)
     routed = np.zeros(out.shape, dtype=bool)
     zero = ct.type(0)
     for window in _windows(geo):
-        hit = (xp[window] == out) & ~routed
+        hit = (xp[window] == out) & real[window] & ~routed
         dxp[window] += np.where(hit, gc, zero)
         routed |= hit
     return _from_nhwc(dxp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w, :].astype(grad.dtype), data_format)
