@@ -149,6 +149,42 @@ from ._internal.ops.state_ops import (
     tuple as tuple,
 )
 from ._internal.serialization.graph_def import import_graph_def as import_graph_def
+from ._internal.clip_ops import (
+    clip_by_global_norm as clip_by_global_norm,
+    clip_by_norm as clip_by_norm,
+    clip_by_value as clip_by_value,
+    global_norm as global_norm,
+)
+from ._internal.execution_mode import (
+    disable_eager_execution as disable_eager_execution,
+    disable_v2_behavior as disable_v2_behavior,
+    enable_eager_execution as enable_eager_execution,
+    enable_v2_behavior as enable_v2_behavior,
+    executing_eagerly as executing_eagerly,
+)
+from ._internal.initializers import (
+    constant_initializer as constant_initializer,
+    glorot_normal_initializer as glorot_normal_initializer,
+    glorot_uniform_initializer as glorot_uniform_initializer,
+    ones_initializer as ones_initializer,
+    orthogonal_initializer as orthogonal_initializer,
+    random_normal_initializer as random_normal_initializer,
+    random_uniform_initializer as random_uniform_initializer,
+    truncated_normal_initializer as truncated_normal_initializer,
+    variance_scaling_initializer as variance_scaling_initializer,
+    zeros_initializer as zeros_initializer,
+)
+from ._internal.linalg_ops import einsum as einsum, norm as norm
+from ._internal.variable_scope import (
+    AUTO_REUSE as AUTO_REUSE,
+    VariableScope as VariableScope,
+    get_local_variable as get_local_variable,
+    get_variable as get_variable,
+    get_variable_scope as get_variable_scope,
+    tables_initializer as tables_initializer,
+    variable_op_scope as variable_op_scope,
+    variable_scope as variable_scope,
+)
 from ._internal.session import (
     InteractiveSession as InteractiveSession,
     Session as Session,
@@ -209,9 +245,12 @@ def assign_sub(ref, value, use_locking: bool = False, name=None):  # noqa: ANN00
 def __getattr__(name: str):  # noqa: ANN202
     import importlib
 
-    if name in ("nn", "train", "test", "testing", "datasets", "extend", "summary", "distribute"):
+    if name in ("nn", "train", "test", "testing", "datasets", "extend", "summary", "distribute", "logging", "app",
+                "flags", "initializers", "compat"):
         return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'tensorflux' has no attribute '{name}'")
+    from ._internal.tf1_names import missing_attribute
+
+    raise missing_attribute(__name__, name)
 
 
 __version__ = "0.1.0"

@@ -8,7 +8,18 @@ Example:
     True
 """
 
+# What every device with its own memory writes otherwise: pooled buffers, the array handle, copies, program cache.
+from ._internal.buffer_device import BufferDevice as BufferDevice, Kernels as Kernels, ProgramCache as ProgramCache
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
+from ._internal.device_array_kernels import device_array_kernels as device_array_kernels
+from ._internal.device_memory import (
+    Block as Block,
+    DeviceArray as DeviceArray,
+    RecyclingAllocator as RecyclingAllocator,
+    host_array as host_array,
+    host_value as host_value,
+    on_host as on_host,
+)
 from ._internal.devices import Device as Device, canonical_device as canonical_device
 from ._internal.dtypes import ALL_DTYPES as ALL_DTYPES, FLOATING as FLOATING, INTEGER as INTEGER, NUMERIC as NUMERIC
 from ._internal.errors import KernelUnavailable as KernelUnavailable
@@ -61,6 +72,14 @@ from ._internal.registry import (
     kernels_for_device as _kernels_for_device,
 )
 from ._internal.session_state import SessionState as SessionState, VariableSlot as VariableSlot
+from ._internal.strided_layout import (  # how a kernel walks C-contiguous buffers: strides, broadcasting, reductions
+    broadcast_plan as broadcast_plan,
+    collapse as collapse,
+    contiguous_strides as contiguous_strides,
+    reduction_axes as reduction_axes,
+    reduction_layout as reduction_layout,
+    resolve_reshape as resolve_reshape,
+)
 
 # Summary kernels of every device build the same host-side protos, so they share core's encoders.
 from ._internal.summary.encode import (

@@ -6,6 +6,7 @@ Example:
     array([0., 2.], dtype=float32)
 """
 
+from ._internal.linalg_ops import l2_normalize as l2_normalize
 from ._internal.ops.conv_ops import avg_pool as avg_pool, conv2d as conv2d, max_pool as max_pool
 from ._internal.ops.nn_impl import (
     batch_normalization as batch_normalization,
@@ -32,3 +33,9 @@ from ._internal.ops.nn_ops import (
     tanh as tanh,
     top_k as top_k,
 )
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    from ._internal.tf1_names import missing_attribute
+
+    raise missing_attribute(__name__, name)

@@ -49,3 +49,9 @@ from ._internal.training.training_util import (
     get_or_create_global_step as get_or_create_global_step,
     global_step as global_step,
 )
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    from ._internal.tf1_names import missing_attribute
+
+    raise missing_attribute(__name__, name)

@@ -14,8 +14,8 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
-from .devices import Device
 from .device_memory import Block, DeviceArray, RecyclingAllocator
+from .devices import Device
 from .errors import KernelUnavailable
 
 
@@ -44,10 +44,11 @@ class BufferDevice(Device):
     host_copy_limit = 4096
 
     def __init__(self, index: int = 0, *, max_alloc: int | None = None, capacity: int | None = None,
-                 owner: str | None = None, keep_bytes: int = 1 << 30) -> None:
+                 keep_bytes: int = 1 << 30) -> None:
         super().__init__(index)
-        self.pool = RecyclingAllocator(self.allocate_buffer, self.free_buffer, owner=owner or f"device {self.name}",
-                                       max_alloc=max_alloc, capacity=capacity, keep_bytes=keep_bytes)
+        self.pool = RecyclingAllocator(self.allocate_buffer, self.free_buffer,
+                                       owner=f"{type(self).__name__} {self.name}", max_alloc=max_alloc,
+                                       capacity=capacity, keep_bytes=keep_bytes)
 
     # -- the driver's primitives -----------------------------------------------------------------------------
     def allocate_buffer(self, nbytes: int) -> Any:

@@ -80,6 +80,7 @@ class RecyclingAllocator:
         self.owner = owner
         self.max_alloc, self.capacity = max_alloc, capacity
         self.granularity, self.keep_bytes = granularity, keep_bytes
+        self._round, self._mask = granularity - 1, ~(granularity - 1)
         self.free: dict[int, list] = {}  # bucket size -> buffers waiting for reuse
         self.in_use = 0  # bytes in blocks handed out and not yet returned
         self.kept = 0  # bytes waiting in ``free``
@@ -92,8 +93,7 @@ class RecyclingAllocator:
             >>> RecyclingAllocator(bytearray).bucket(1000), RecyclingAllocator(bytearray).bucket(0)
             (1024, 256)
         """
-        g = self.granularity
-        return max(g, (int(nbytes) + g - 1) & ~(g - 1))
+        return (int(nbytes) + self._round) & self._mask or self.granularity
 
     def alloc(self, nbytes: int) -> Block:
         """A block of at least ``nbytes``: a kept one of its bucket, else a new one from the driver.
@@ -102,7 +102,7 @@ class RecyclingAllocator:
             >>> RecyclingAllocator(bytearray).alloc(300).nbytes
             512
         """
-        size = self.bucket(nbytes)
+        size = (int(nbytes) + self._round) & self._mask or self.granularity  # bucket(), inlined: a hot path
         with self.lock:
             waiting = self.free.get(size)
             if waiting:

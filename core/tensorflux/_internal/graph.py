@@ -31,6 +31,7 @@ class GraphKeys:
     TRAIN_OP = "train_op"
     UPDATE_OPS = "update_ops"
     REGULARIZATION_LOSSES = "regularization_losses"
+    TABLE_INITIALIZERS = "table_initializer"
 
 
 class Tensor:

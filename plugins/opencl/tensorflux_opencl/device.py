@@ -1,18 +1,14 @@
-"""The OpenCL device: context and queue, a pooled buffer allocator, host<->device copies, and program builds.
+"""The OpenCL device: finding devices, the context and queue, buffers and copies, typed launches, program builds.
 
-Values on the device are :class:`DeviceArray` objects: an OpenCL buffer (a pooled :class:`Block`), a shape and
-a dtype. Kernels never write into their inputs, so arrays may share a block (``reshape`` is free). A block
-returns to its device's pool when the last array using it is garbage collected; the next allocation of the
-same size reuses it, so a plan that runs again allocates nothing new.
-
-Small values that start on the host (constants, shapes, fed scalars) keep a read-only host copy, so a
-kernel that needs them on the host (axes, shapes, labels to validate) reads them without a device sync.
+Values on the device are tensorflux.extend ``DeviceArray`` objects over pooled OpenCL buffers: the SDK's
+``BufferDevice`` keeps the pool, the host copies of small values and the copies both ways, built on this
+device's ``allocate_buffer``, ``copy_in`` and ``copy_out``; its ``ProgramCache`` builds each program once.
+What stays here is OpenCL's own: PoCL's stale program caches, fp64, and pyopencl's typed launches.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 import threading
@@ -21,14 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from tensorflux.extend import Device, KernelUnavailable
+from tensorflux.extend import BufferDevice, KernelUnavailable, ProgramCache
 
-# Values of at most this many elements that start on the host keep a host copy (read without a sync).
-HOST_COPY_LIMIT = 4096
 # Ops whose kernels need the packed gemm program (see kernels.matmul.gemm_problem).
 GEMM_OPS = frozenset({"MatMul", "Conv2D", "_FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"})
-# Free blocks the pool keeps for reuse, in bytes, before it hands further frees back to the driver.
-POOL_KEEP_BYTES = 1 << 30
 
 _CTYPES = {
     "float32": "float", "float64": "double", "int32": "int", "int64": "long", "bool": "uchar", "uint8": "uchar",
@@ -104,144 +96,7 @@ def find_cl_devices() -> tuple[list, str]:
     return found, ""
 
 
-class Block:
-    """One pooled OpenCL buffer; returns itself to its pool when garbage collected."""
-
-    __slots__ = ("buf", "nbytes", "pool")
-
-    def __init__(self, buf: Any, nbytes: int, pool: "BufferPool") -> None:
-        self.buf, self.nbytes, self.pool = buf, nbytes, pool
-
-    def __del__(self) -> None:
-        try:
-            self.pool.release(self.buf, self.nbytes)
-        except Exception:  # noqa: BLE001,S110 - interpreter shutdown: the driver frees everything anyway
-            pass
-
-
-class BufferPool:
-    """A size-keyed free list of OpenCL buffers; allocations round up to 256 bytes.
-
-    Example:
-        >>> from tensorflux.extend import list_devices
-        >>> dev = next((d for d in list_devices() if d.device_type == "opencl"), None)
-        >>> dev is None or dev.pool.alloc(1000).nbytes == 1024
-        True
-    """
-
-    def __init__(self, device: "OpenCLDevice") -> None:
-        self.device = device
-        self.free: dict[int, list] = {}
-        self.in_use = 0
-        self.kept = 0
-        self.lock = threading.Lock()
-
-    def alloc(self, nbytes: int) -> Block:
-        size = max(256, (int(nbytes) + 255) & ~255)
-        with self.lock:
-            bucket = self.free.get(size)
-            if bucket:
-                self.kept -= size
-                self.in_use += size
-                return Block(bucket.pop(), size, self)
-        dev = self.device
-        if size > dev.max_alloc or self.in_use + size > dev.global_mem:
-            self.trim()
-            if size > dev.max_alloc or self.in_use + size > dev.global_mem:
-                raise MemoryError(
-                    f"OpenCL device {dev.name} cannot allocate {int(nbytes):,} bytes: at most {dev.max_alloc:,} bytes "
-                    f"per buffer and {dev.global_mem:,} in all ({self.in_use:,} in use)")
-        import pyopencl as cl
-
-        try:
-            buf = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE, size)
-        except cl.Error as exc:
-            raise MemoryError(f"OpenCL device {dev.name} failed to allocate {int(nbytes):,} bytes: {exc}") from None
-        with self.lock:
-            self.in_use += size
-        return Block(buf, size, self)
-
-    def release(self, buf: Any, size: int) -> None:
-        with self.lock:
-            self.in_use -= size
-            if self.kept + size <= POOL_KEEP_BYTES:
-                self.free.setdefault(size, []).append(buf)
-                self.kept += size
-
-    def trim(self) -> None:
-        """Hand every free buffer back to the driver."""
-        with self.lock:
-            self.free.clear()
-            self.kept = 0
-
-
-class DeviceArray:
-    """A tensor value on an OpenCL device: a pooled buffer, a shape and a dtype (C-contiguous).
-
-    ``host`` is a read-only host copy when the value is small and started on the host; ``block`` is None
-    until such a value is first needed on the device.
-
-    Example:
-        >>> import numpy as np
-        >>> from tensorflux.extend import list_devices
-        >>> dev = next((d for d in list_devices() if d.device_type == "opencl"), None)
-        >>> dev is None or dev.to_host(dev.from_host(np.arange(3.0))).tolist() == [0.0, 1.0, 2.0]
-        True
-    """
-
-    __slots__ = ("device", "shape", "dtype", "block", "host")
-
-    def __init__(self, device: "OpenCLDevice", shape: tuple, dtype: Any, block: Block | None = None,
-                 host: np.ndarray | None = None) -> None:
-        self.device = device
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
-        self.block = block
-        self.host = host
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    @property
-    def buffer(self) -> Any:
-        """The OpenCL buffer, uploading a host-only value on first use."""
-        block = self.block
-        if block is None:
-            block = self.block = self.device.upload(self.host)
-        return block.buf
-
-    def view(self, shape: tuple) -> "DeviceArray":
-        """The same data under another shape of the same size (no copy)."""
-        host = None if self.host is None else self.host.reshape(shape)
-        return DeviceArray(self.device, shape, self.dtype, self.block, host)
-
-    def __repr__(self) -> str:
-        return f"DeviceArray(shape={list(self.shape)}, dtype={self.dtype.name}, device={self.device.name})"
-
-
-def host_array(device: "OpenCLDevice", value: np.ndarray) -> DeviceArray:
-    """A device value that lives on the host until a kernel needs its buffer (constants, shapes).
-
-    Example:
-        >>> import numpy as np
-        >>> host_array(None, np.array([2, 3])).shape
-        (2,)
-    """
-    value = np.array(value, copy=True) if value.flags.writeable else value
-    value.setflags(write=False)
-    return DeviceArray(device, value.shape, value.dtype, None, value)
-
-
-class OpenCLDevice(Device):
+class OpenCLDevice(BufferDevice):
     """One OpenCL device. The context and queue are created on first use.
 
     Example:
@@ -251,24 +106,19 @@ class OpenCLDevice(Device):
 
     device_type = "opencl"
     priority = -1  # below cpu: programs run on opencl only when asked (tf.device or TENSORFLUX_DEVICE=opencl)
-    host_memory = False
 
     def __init__(self, index: int, platform: Any, cl_device: Any) -> None:
-        super().__init__(index)
+        super().__init__(index, max_alloc=int(cl_device.max_mem_alloc_size), capacity=int(cl_device.global_mem_size))
         self.platform = platform
         self.cl_device = cl_device
-        self.max_alloc = int(cl_device.max_mem_alloc_size)
-        self.global_mem = int(cl_device.global_mem_size)
         self.fp64 = "cl_khr_fp64" in cl_device.extensions
         self._context = None
         self._queue = None
-        self._programs: dict = {}
-        self._broken: dict = {}  # program key -> why it does not build
+        self.programs = ProgramCache(self._build_program, _kernel, ProgramError)
         self._typed: set = set()  # kernels whose scalar argument types are declared
         self.gemm_widths: dict = {}  # dtype -> (vector width, why wider ones failed), see kernels.matmul.gemm_width
         self._init_lock = threading.Lock()
         self.launch_lock = threading.Lock()
-        self.pool = BufferPool(self)
 
     # -- context, queue, programs ------------------------------------------------------------------
     def _init(self) -> None:
@@ -296,32 +146,22 @@ class OpenCLDevice(Device):
 
         Returns an object whose attributes are the program's kernels, each fetched once. A program that comes
         back without every kernel its source declares (a stale entry in the driver's cache, left by a process
-        that died while building) is rebuilt past both caches; if that also lacks them, :class:`ProgramError`.
+        that died while building) is rebuilt past both caches; if that also lacks them, :class:`ProgramError`,
+        raised again on every later request without a rebuild.
         """
-        prog = self._programs.get(key)
-        if prog is None:
-            if key in self._broken:
-                raise ProgramError(self._broken[key])
-            text = source()
-            if "double" in text:
-                text = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" + text
-            try:
-                program = self._build_checked(key, text, list(options))
-            except ProgramError as exc:
-                self._broken[key] = str(exc)  # not rebuilt on every call
-                raise
-            prog = self._programs[key] = _Kernels(program)
-        return prog
+        return self.programs.get(key, source, options)
 
-    def _build_checked(self, key: Any, text: str, options: list) -> Any:
+    def _build_program(self, key: Any, text: str, options: tuple) -> Any:
+        if "double" in text:
+            text = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" + text
         wanted = set(KERNEL_NAME_RE.findall(text))
-        program = _build(self.context, text, options, cache_dir())
+        program = _build(self.context, text, list(options), cache_dir())
         missing = wanted - program_kernel_names(program)
         if not missing:
             return program
         del program  # a program without its kernels must not outlive the rebuild (PoCL aborts at exit otherwise)
         # PoCL keys its cache on source and options, so an extra define that changes nothing reaches a fresh build.
-        program = _build(self.context, text, options + [f"-DTFX_REBUILD={os.getpid()}"], False)
+        program = _build(self.context, text, list(options) + [f"-DTFX_REBUILD={os.getpid()}"], False)
         still = wanted - program_kernel_names(program)
         if still:
             raise ProgramError(
@@ -346,45 +186,26 @@ class OpenCLDevice(Device):
             kernel.set_args(*args)
             cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
 
-    # -- memory -----------------------------------------------------------------------------------
-    def empty(self, shape: tuple, dtype: Any) -> DeviceArray:
-        """An uninitialized array from the pool."""
-        dtype = np.dtype(dtype)
-        shape = tuple(int(d) for d in shape)
-        nbytes = math.prod(shape) * dtype.itemsize
-        return DeviceArray(self, shape, dtype, self.pool.alloc(nbytes))
-
-    def upload(self, array: np.ndarray) -> Block:
+    # -- memory: the primitives BufferDevice builds on ---------------------------------------------------
+    def allocate_buffer(self, nbytes: int) -> Any:
         import pyopencl as cl
 
-        block = self.pool.alloc(array.nbytes)
-        if array.nbytes:
-            with self.launch_lock:
-                cl.enqueue_copy(self.queue, block.buf, np.ascontiguousarray(array), is_blocking=True)
-        return block
+        try:
+            return cl.Buffer(self.context, cl.mem_flags.READ_WRITE, nbytes)
+        except cl.Error as exc:
+            raise MemoryError(f"OpenCL device {self.name} failed to allocate {nbytes:,} bytes: {exc}") from None
 
-    def from_host(self, array: Any) -> DeviceArray:
-        arr = np.asarray(array)
-        if arr.dtype == object:
-            raise TypeError(f"string tensors cannot be placed on {self.name}; keep them on the cpu")
-        host = None
-        if arr.size <= HOST_COPY_LIMIT:
-            host = np.array(arr, copy=True)
-            host.setflags(write=False)
-        return DeviceArray(self, arr.shape, arr.dtype, self.upload(arr), host)
+    def copy_in(self, buffer: Any, host: np.ndarray) -> None:
+        import pyopencl as cl
 
-    def to_host(self, value: Any) -> np.ndarray:
-        if not isinstance(value, DeviceArray):
-            return np.asarray(value)
-        if value.host is not None:
-            return value.host
-        out = np.empty(value.shape, value.dtype)
-        if out.nbytes:
-            import pyopencl as cl
+        with self.launch_lock:
+            cl.enqueue_copy(self.queue, buffer, host, is_blocking=True)
 
-            with self.launch_lock:
-                cl.enqueue_copy(self.queue, out, value.block.buf, is_blocking=True)
-        return out
+    def copy_out(self, host: np.ndarray, buffer: Any) -> None:
+        import pyopencl as cl
+
+        with self.launch_lock:
+            cl.enqueue_copy(self.queue, host, buffer, is_blocking=True)
 
     def unavailable(self, op_type: str, attrs: dict) -> str:
         """Why ``op_type`` cannot run here: its program does not build (ops on the packed gemm are checked
@@ -444,18 +265,10 @@ def program_kernel_names(program: Any) -> set[str]:
     return {n for n in names.split(";") if n}
 
 
-class _Kernels:
-    """A built program's kernels by attribute, each ``cl.Kernel`` created once."""
+def _kernel(program: Any, name: str) -> Any:
+    import pyopencl as cl
 
-    def __init__(self, program: Any) -> None:
-        self._program = program
-
-    def __getattr__(self, name: str) -> Any:
-        import pyopencl as cl
-
-        kernel = cl.Kernel(self._program, name)
-        setattr(self, name, kernel)
-        return kernel
+    return cl.Kernel(program, name)
 
 
 @functools.lru_cache(maxsize=1)

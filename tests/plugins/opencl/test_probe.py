@@ -207,8 +207,8 @@ def test_a_program_found_broken_while_running_fails_that_run_naming_the_op_and_t
             np.testing.assert_allclose(sess.run(product, feeds), want, rtol=1e-4, atol=1e-4)
         width = matmul.gemm_width(opencl, np.float32)[0]
         key = ("gemm", np.dtype(np.float32), width)
-        monkeypatch.setitem(opencl._broken, key, "the driver lost the program")
-        monkeypatch.delitem(opencl._programs, key)
+        monkeypatch.setitem(opencl.programs.broken, key, "the driver lost the program")
+        monkeypatch.delitem(opencl.programs.built, key)
         monkeypatch.setattr(opencl, "__dict__", {**opencl.__dict__})  # forget marks after the test
         with pytest.raises(tf.errors.UnavailableError, match=r"op 'product' \(MatMul\) cannot run on its device: "
                                                               r"the driver lost the program"):

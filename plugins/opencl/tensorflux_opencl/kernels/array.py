@@ -1,32 +1,29 @@
-"""Array kernels: constants, shapes, reshape (free), fill, transpose, tile, slicing, concat, gather.
+"""Array kernels: fill, transpose, tile, slicing, concat, gather; constants, shapes and views are the SDK's.
 
 Data movement does not depend on the dtype, only on its size, so one program per element size serves
-every dtype. Reshape, ExpandDims and Squeeze return a view of the same buffer. Values that never left
-the host (constants, shapes, their arithmetic) are computed in numpy and stay on the host.
+every dtype. Constants, Shape, Size, Rank, Range, Where and the views (Reshape, ExpandDims, Squeeze) need
+no device code: tensorflux.extend's ``device_array_kernels`` serve them. Values that never left the host
+(constants, shapes, their arithmetic) are computed in numpy here too and stay on the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tensorflux.extend import index_from_spec, index_view, slice_index
-
-from ..device import host_array, storage_type
-from ._common import (
-    MAXD,
-    VARIANTS,
+from tensorflux.extend import (
     collapse,
     contiguous_strides,
+    device_array_kernels,
+    host_array,
     host_value,
-    i32,
-    index_code,
-    launch_1d,
+    index_from_spec,
+    index_view,
     on_host,
-    result_on_host,
-    strided_args,
-    strided_params,
-    variant,
+    slice_index,
 )
+
+from ..device import storage_type
+from ._common import MAXD, VARIANTS, i32, index_code, launch_1d, strided_args, strided_params, variant
 
 
 def _copy_kernel(nd: int) -> str:
@@ -83,35 +80,7 @@ def strided_copy(x, out_shape: tuple, strides: list, offset: int = 0):
     return out
 
 
-# -- values that start on the host ----------------------------------------------------------------------
-def const(*, value, ctx):
-    return host_array(ctx.device, np.asarray(value))
-
-
-def identity(x):
-    return x
-
-
-def shape(x, *, out_type, ctx):
-    return host_array(ctx.device, np.array(x.shape, dtype=out_type.np_dtype))
-
-
-def size(x, *, out_type, ctx):
-    return host_array(ctx.device, np.array(x.size, dtype=out_type.np_dtype))
-
-
-def rank(x, *, ctx):
-    return host_array(ctx.device, np.array(len(x.shape), dtype=np.int32))
-
-
-def range_(start, limit, delta, *, ctx):
-    s, lim, d = (host_value(v) for v in (start, limit, delta))
-    if d == 0:
-        raise ValueError("range: delta must not be zero")
-    value = np.arange(s, lim, d, dtype=np.asarray(s).dtype)
-    return result_on_host(ctx.device, value, value.dtype) if on_host(start, limit, delta) else ctx.device.from_host(value)
-
-
+# -- filled values ------------------------------------------------------------------------------------
 def fill(dims, value, *, ctx):
     shape_ = tuple(int(d) for d in np.reshape(host_value(dims), -1))
     return _filled(ctx.device, shape_, host_value(value))
@@ -133,55 +102,25 @@ def ones_like(x):
     return _filled(x.device, x.shape, np.ones((), x.dtype))
 
 
-# -- views ---------------------------------------------------------------------------------------------
-def reshape(x, shape):
-    target = [int(d) for d in np.reshape(host_value(shape), -1)]
-    try:
-        new = _resolve(target, x.size)
-    except ValueError:
-        raise ValueError(f"cannot reshape a tensor of shape {list(x.shape)} ({x.size} elements) into shape "
-                         f"{target}") from None
-    return x.view(new)
-
-
-def _resolve(target: list, size: int) -> tuple:
-    if target.count(-1) > 1:
-        raise ValueError("more than one -1")
-    known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
-    if -1 in target:
-        if known == 0 or size % known:
-            raise ValueError("not divisible")
-        target = [size // known if d == -1 else d for d in target]
-    if int(np.prod(target, dtype=np.int64)) != size:
-        raise ValueError("size mismatch")
-    return tuple(target)
-
-
-def expand_dims(x, dim):
-    d = int(np.reshape(host_value(dim), -1)[0])
-    if not -x.ndim - 1 <= d <= x.ndim:
-        raise ValueError(f"ExpandDims: dim {d} is out of range for a tensor of rank {x.ndim}")
-    d = d % (x.ndim + 1)
-    return x.view(x.shape[:d] + (1,) + x.shape[d:])
-
-
-def squeeze(x, *, squeeze_dims):
-    axes = {a % x.ndim for a in squeeze_dims} if squeeze_dims else {i for i, d in enumerate(x.shape) if d == 1}
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ValueError(f"Squeeze: dimension {a} of shape {list(x.shape)} is {x.shape[a]}, not 1")
-    return x.view(tuple(d for i, d in enumerate(x.shape) if i not in axes))
-
-
 # -- copies --------------------------------------------------------------------------------------------
 def transpose(x, perm):
     p = [int(v) for v in np.reshape(host_value(perm), -1)]
     if sorted(p) != list(range(x.ndim)):
         raise ValueError(f"Transpose: perm {p} is not a permutation of the {x.ndim} dimensions of {list(x.shape)}")
     if on_host(x):
-        return result_on_host(x.device, np.transpose(x.host, p), x.dtype)
+        return host_array(x.device, np.transpose(x.host, p), x.dtype)
+    return permuted_copy(x, p)
+
+
+def permuted_copy(x, perm):
+    """``x`` with its axes in the order ``perm``, as a new contiguous array.
+
+    Example:
+        >>> permuted_copy.__name__
+        'permuted_copy'
+    """
     cs = contiguous_strides(x.shape)
-    return strided_copy(x, tuple(x.shape[a] for a in p), [cs[a] for a in p])
+    return strided_copy(x, tuple(x.shape[a] for a in perm), [cs[a] for a in perm])
 
 
 def tile(x, multiples):
@@ -189,7 +128,7 @@ def tile(x, multiples):
     if len(m) != x.ndim:
         raise ValueError(f"Tile: multiples {m} must have one entry per dimension of {list(x.shape)}")
     if on_host(x):
-        return result_on_host(x.device, np.tile(x.host, m), x.dtype)
+        return host_array(x.device, np.tile(x.host, m), x.dtype)
     cs = contiguous_strides(x.shape)
     dims, strides = [], []
     for k, d in enumerate(x.shape):
@@ -203,7 +142,7 @@ def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask
     index = index_from_spec(host_value(begin), host_value(end), host_value(strides), begin_mask, end_mask,
                             ellipsis_mask, new_axis_mask, shrink_axis_mask)
     if on_host(x):
-        return result_on_host(x.device, np.asarray(x.host[index]), x.dtype)
+        return host_array(x.device, np.asarray(x.host[index]), x.dtype)
     shape_, st, offset = index_view(x.shape, contiguous_strides(x.shape), index)
     return strided_copy(x, shape_, st, offset)
 
@@ -211,7 +150,7 @@ def strided_slice(x, begin, end, strides, *, begin_mask, end_mask, ellipsis_mask
 def slice_(x, begin, size):
     index = slice_index(host_value(begin), host_value(size), x.shape)
     if on_host(x):
-        return result_on_host(x.device, np.asarray(x.host[index]), x.dtype)
+        return host_array(x.device, np.asarray(x.host[index]), x.dtype)
     shape_, st, offset = index_view(x.shape, contiguous_strides(x.shape), index)
     return strided_copy(x, shape_, st, offset)
 
@@ -226,7 +165,7 @@ def _concat(values: list, axis: int, ctx):
         if v.ndim != nd or v.shape[:axis] != first.shape[:axis] or v.shape[axis + 1:] != first.shape[axis + 1:]:
             raise ValueError(f"concat: shapes {[list(u.shape) for u in values]} differ outside axis {axis}")
     if on_host(*values):
-        return result_on_host(ctx.device, np.concatenate([v.host for v in values], axis=axis), first.dtype)
+        return host_array(ctx.device, np.concatenate([v.host for v in values], axis=axis), first.dtype)
     out_shape = first.shape[:axis] + (sum(v.shape[axis] for v in values),) + first.shape[axis + 1:]
     dev = ctx.device
     out = dev.empty(out_shape, first.dtype)
@@ -273,7 +212,7 @@ def gather(params, indices, axis, *, batch_dims):
             bad = idx[(idx < 0) | (idx >= dim)].reshape(-1)[0]
             raise IndexError(f"index {bad} is not in [0, {dim}) for gather along axis {ax}")
         if on_host(params, indices):
-            return result_on_host(params.device, np.take(params.host, idx, axis=ax), params.dtype)
+            return host_array(params.device, np.take(params.host, idx, axis=ax), params.dtype)
     dev = params.device
     out_shape = params.shape[:ax] + indices.shape + params.shape[ax + 1:]
     out = dev.empty(out_shape, params.dtype)
@@ -287,27 +226,23 @@ def gather(params, indices, axis, *, batch_dims):
     return out
 
 
-def where(x, *, ctx):
-    """Where needs its output size on the host: one download, numpy, one upload."""
-    value = np.argwhere(host_value(x)).astype(np.int64)
-    return result_on_host(ctx.device, value, np.int64) if on_host(x) else ctx.device.from_host(value)
-
-
+# Ops that need no device code, served by the SDK: views of the same block and values computed on the host.
+SHARED = ("Const", "Identity", "StopGradient", "PlaceholderWithDefault", "Reshape", "ExpandDims", "Squeeze", "Shape",
+          "Size", "Rank")
+TYPED_BY_DTYPE = ("Const", "PlaceholderWithDefault")  # ops whose data type attribute is ``dtype``, not ``T``
 KERNELS = {
-    "Identity": identity, "StopGradient": identity, "PlaceholderWithDefault": identity, "ZerosLike": zeros_like,
-    "OnesLike": ones_like, "Reshape": reshape, "ExpandDims": expand_dims, "Squeeze": squeeze,
-    "Transpose": transpose, "Tile": tile, "StridedSlice": strided_slice, "Slice": slice_, "ConcatV2": concat,
-    "Pack": pack, "Shape": shape, "Size": size, "Rank": rank,
+    "ZerosLike": zeros_like, "OnesLike": ones_like, "Transpose": transpose, "Tile": tile,
+    "StridedSlice": strided_slice, "Slice": slice_, "ConcatV2": concat, "Pack": pack,
 }
 
 
 def register(registrar, dtypes: dict) -> None:
     """Data movement works for every numeric and bool dtype; strings stay on the cpu."""
     movable = dtypes["movable"]
-    for op, fn in KERNELS.items():
-        registrar.kernel(op, "opencl", fn, dtypes=movable)
-    registrar.kernel("Const", "opencl", const, dtypes=movable, type_attr="dtype")
+    shared = device_array_kernels()
+    for op, fn in {**{op: shared[op] for op in SHARED}, **KERNELS}.items():
+        registrar.kernel(op, "opencl", fn, dtypes=movable, type_attr="dtype" if op in TYPED_BY_DTYPE else "T")
     registrar.kernel("Fill", "opencl", fill, dtypes=movable)
     registrar.kernel("GatherV2", "opencl", gather, dtypes=movable, type_attr="Tparams")
-    registrar.kernel("Range", "opencl", range_, dtypes=dtypes["f"] + dtypes["i"], type_attr="Tidx")
-    registrar.kernel("Where", "opencl", where, dtypes=dtypes["all"])
+    registrar.kernel("Range", "opencl", shared["Range"], dtypes=dtypes["f"] + dtypes["i"], type_attr="Tidx")
+    registrar.kernel("Where", "opencl", shared["Where"], dtypes=dtypes["all"])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorflux.extend import conv2d_geometry, pool2d_geometry, to_nhwc
+from tensorflux.extend import conv2d_geometry, host_value, pool2d_geometry, to_nhwc
 
 from ..device import ctype
-from ._common import contiguous_strides, host_value, i32, launch_1d
-from .array import strided_copy, zeros_like
+from ._common import i32, launch_1d
+from .array import permuted_copy, zeros_like
 from .matmul import TM, gemm
 
 _GEO = "int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl"
@@ -144,17 +144,12 @@ def program(device, dtype):
     return device.kernels(("conv", dtype), lambda: _source(dtype))
 
 
-def _permute(x, perm):
-    cs = contiguous_strides(x.shape)
-    return strided_copy(x, tuple(x.shape[a] for a in perm), [cs[a] for a in perm])
-
-
 def _nhwc(x, data_format):
-    return _permute(x, (0, 2, 3, 1)) if data_format == "NCHW" else x
+    return permuted_copy(x, (0, 2, 3, 1)) if data_format == "NCHW" else x
 
 
 def _from_nhwc(x, data_format):
-    return _permute(x, (0, 3, 1, 2)) if data_format == "NCHW" else x
+    return permuted_copy(x, (0, 3, 1, 2)) if data_format == "NCHW" else x
 
 
 def _sizes_nhwc(sizes, data_format):

@@ -13,18 +13,9 @@ import functools
 
 import numpy as np
 
-from ._common import (
-    VARIANTS,
-    broadcast_plan,
-    i32,
-    index_code,
-    launch_1d,
-    on_host,
-    result_on_host,
-    strided_args,
-    strided_params,
-    variant,
-)
+from tensorflux.extend import broadcast_plan, host_array, on_host
+
+from ._common import MAXD, VARIANTS, i32, index_code, launch_1d, strided_args, strided_params, variant
 
 FLOAT, INT, BOOL = "f", "i", "b"  # kinds of dtype an expression applies to
 
@@ -155,7 +146,7 @@ def unary(op: str, x, p: float = 0.0):
         'unary'
     """
     if op in HOST and on_host(x):
-        return result_on_host(x.device, HOST[op](x.host), x.dtype)
+        return host_array(x.device, HOST[op](x.host), x.dtype)
     dev = x.device
     out_dtype = np.bool_ if x.dtype.kind == "b" else x.dtype
     out = dev.empty(x.shape, out_dtype)
@@ -175,14 +166,14 @@ def binary(op: str, x, y, p: float = 0.0):
     shape = _broadcast(x.shape, y.shape)
     out_dtype = np.bool_ if op in COMPARE else x.dtype
     if op in HOST and on_host(x, y) and x.dtype.kind in "iub":
-        return result_on_host(x.device, HOST[op](x.host, y.host), out_dtype)
+        return host_array(x.device, HOST[op](x.host, y.host), out_dtype)
     dev = x.device
     out = dev.empty(shape, out_dtype)
     n = out.size
     if n == 0:
         return out
     prog = program(dev, x.dtype)
-    plan = broadcast_plan(shape, (x.shape, y.shape))
+    plan = broadcast_plan(shape, (x.shape, y.shape), MAXD)
     if plan[0] == "flat":
         launch_1d(dev, getattr(prog, op + "_f"), n, out.buffer, x.buffer, y.buffer, i32(n), _param(x.dtype, p),
                   i32(plan[1][0]), i32(plan[1][1]))
@@ -220,7 +211,7 @@ def floor_div(x, y):
     if on_host(x, y) and x.dtype.kind in "iu":
         if np.any(y.host == 0):
             raise ZeroDivisionError("integer division by zero")
-        return result_on_host(x.device, np.floor_divide(x.host, y.host), x.dtype)
+        return host_array(x.device, np.floor_divide(x.host, y.host), x.dtype)
     return binary("FloorDiv", x, y)
 
 
@@ -228,7 +219,7 @@ def floor_mod(x, y):
     if on_host(x, y) and x.dtype.kind in "iu":
         if np.any(y.host == 0):
             raise ZeroDivisionError("integer modulo by zero")
-        return result_on_host(x.device, np.mod(x.host, y.host), x.dtype)
+        return host_array(x.device, np.mod(x.host, y.host), x.dtype)
     return binary("FloorMod", x, y)
 
 
@@ -259,9 +250,7 @@ def select(condition, t, e):
     n = out.size
     if n == 0:
         return out
-    from ._common import MAXD
-
-    plan = broadcast_plan(shape, (condition.shape, t.shape, e.shape))
+    plan = broadcast_plan(shape, (condition.shape, t.shape, e.shape), MAXD)
     if plan[0] == "flat":
         dims = (1,) * (MAXD - 1) + (n,)
         strides = tuple((0,) * (MAXD - 1) + (s,) for s in plan[1])
@@ -291,7 +280,7 @@ def cast(x, *, DstT, ctx):  # noqa: N803 - TF's attr name
         return x
     dev = ctx.device
     if on_host(x):
-        return result_on_host(dev, x.host.astype(dst), dst)
+        return host_array(dev, x.host.astype(dst), dst)
     if dst.name not in CAST_TYPES or (dst.name == "float64" and not dev.fp64):
         # No kernel computes in float16, uint8, ... (or in double without cl_khr_fp64): cast on the host.
         with np.errstate(invalid="ignore"):

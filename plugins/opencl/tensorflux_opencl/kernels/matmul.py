@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tensorflux.extend import contiguous_strides, host_array, on_host
+
 from ..device import ProgramError, ctype
 from ._common import i32, launch_1d
+from .array import strided_copy
 
 TM = 12  # rows of C per work-item
 # Columns of C per work-item (the vector width), widest first: the first one the device's compiler builds and
@@ -294,8 +297,10 @@ def batch_matmul(x, y, *, adj_x, adj_y):
     nx, ny = int(np.prod(bx, dtype=np.int64)), int(np.prod(by, dtype=np.int64))
     nb = int(np.prod(batch, dtype=np.int64))
     if nx not in (1, nb) or ny not in (1, nb):
-        raise NotImplementedError(f"BatchMatMulV2 on opencl broadcasts a batch only when one side has a single "
-                                  f"matrix or both have the same batch; got x {list(x.shape)} and y {list(y.shape)}")
+        # The kernel steps through one side's matrices or repeats a single one; a batch broadcast any other
+        # way ([2, 1] against [4]) is first copied out to the whole batch.
+        x, y = _broadcast_batch(x, batch), _broadcast_batch(y, batch)
+        nx = ny = nb
     dev = x.device
     out = dev.empty(batch + (m, n), x.dtype)
     if out.size == 0:
@@ -306,6 +311,17 @@ def batch_matmul(x, y, *, adj_x, adj_y):
     launch_1d(dev, prog.mm, out.size, out.buffer, x.buffer, y.buffer, i32(out.size), i32(m), i32(n), i32(k),
               i32(sam), i32(sak), i32(sbk), i32(sbn), i32(m * k if nx > 1 else 0), i32(k * n if ny > 1 else 0))
     return out
+
+
+def _broadcast_batch(a, batch: tuple):
+    """``a`` with its batch dimensions broadcast to ``batch``: a copy that repeats matrices (stride 0)."""
+    shape = tuple(batch) + tuple(a.shape[-2:])
+    if on_host(a):
+        return host_array(a.device, np.ascontiguousarray(np.broadcast_to(a.host, shape)), a.dtype)
+    cs = contiguous_strides(a.shape)
+    lead = len(batch) - (a.ndim - 2)
+    strides = [0] * lead + [0 if d == 1 else s for d, s in zip(a.shape[:-2], cs[:-2])] + list(cs[-2:])
+    return strided_copy(a, shape, strides)
 
 
 def register(registrar, dtypes: dict) -> None:

@@ -1,7 +1,7 @@
 """Softmax, log-softmax and the softmax cross-entropy ops, one work-item per row of the last axis.
 
 Out-of-range sparse labels raise (naming the value) when the labels are also on the host, which they are
-when fed at up to ``HOST_COPY_LIMIT`` elements; otherwise that row's loss and gradient are NaN, as on
+when fed at up to ``host_copy_limit`` elements; otherwise that row's loss and gradient are NaN, as on
 TensorFlow's GPU kernels.
 """
 

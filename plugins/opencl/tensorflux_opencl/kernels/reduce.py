@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tensorflux.extend import host_array, host_value, on_host, reduction_axes, reduction_layout
+
 from ..device import ctype
-from ._common import contiguous_strides, host_value, i32, launch_1d, on_host, result_on_host
-from .array import strided_copy
+from ._common import i32, launch_1d
+from .array import permuted_copy
 from .elementwise import BOOL, FLOAT, INT, kind_of
 
 CHUNK = 256  # elements one work-item reduces before a second pass combines the chunks
@@ -76,12 +78,7 @@ def program(device, dtype):
 
 def _axes(x, axes) -> list[int]:
     raw = [int(a) for a in np.reshape(host_value(axes), -1)] if not isinstance(axes, (list, tuple)) else list(axes)
-    out = []
-    for a in raw:
-        if not -max(x.ndim, 1) <= a < max(x.ndim, 1):
-            raise ValueError(f"reduction axis {a} is out of range for a tensor of shape {list(x.shape)}")
-        out.append(a % x.ndim if x.ndim else 0)
-    return sorted(set(out))
+    return reduction_axes(x.shape, raw)
 
 
 def layout(x, axes: list[int]) -> tuple:
@@ -91,29 +88,12 @@ def layout(x, axes: list[int]) -> tuple:
         >>> layout.__name__
         'layout'
     """
-    groups: list[list] = []  # [is_reduced, size]
-    for i, d in enumerate(x.shape):
-        if d == 1:
-            continue
-        r = i in axes
-        if groups and groups[-1][0] == r:
-            groups[-1][1] *= d
-        else:
-            groups.append([r, d])
-    if sum(1 for r, _ in groups if r) <= 1:
-        outer, red, inner, seen = 1, 1, 1, False
-        for r, d in groups:
-            if r:
-                red, seen = d, True
-            elif seen:
-                inner *= d
-            else:
-                outer *= d
-        return x, outer, red, inner
+    run = reduction_layout(x.shape, axes)
+    if run is not None:
+        return (x, *run)
     kept = [i for i in range(x.ndim) if i not in axes]
     perm = kept + list(axes)
-    cs = contiguous_strides(x.shape)
-    moved = strided_copy(x, tuple(x.shape[a] for a in perm), [cs[a] for a in perm])
+    moved = permuted_copy(x, perm)
     outer = int(np.prod([x.shape[a] for a in kept], dtype=np.int64))
     return moved, outer, int(np.prod([x.shape[a] for a in axes], dtype=np.int64)), 1
 
@@ -155,7 +135,7 @@ def _make(name: str):
     def kernel(x, axes, *, keep_dims):
         ax = _axes(x, axes)
         if on_host(x):
-            return result_on_host(x.device, _HOST[name](x.host, axis=tuple(ax), keepdims=keep_dims), x.dtype)
+            return host_array(x.device, _HOST[name](x.host, axis=tuple(ax), keepdims=keep_dims), x.dtype)
         if not ax:
             return x
         return reduce(name, x, ax, keep_dims)

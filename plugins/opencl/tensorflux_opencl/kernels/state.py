@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+from tensorflux.extend import device_array_kernels
 
-from ..device import host_array
 from .elementwise import binary
 
 
@@ -27,20 +26,17 @@ def assign_sub(ref, value):
     return ref.assign(binary("Sub", ref.read(), value), True)
 
 
-def is_initialized(ref, *, ctx):
-    return host_array(ctx.device, np.array(ref.value is not None))
-
-
 KERNELS = {
     "VariableV2": variable, "Assign": assign, "AssignAdd": assign_add, "AssignSub": assign_sub,
-    "IsVariableInitialized": is_initialized,
+    "IsVariableInitialized": device_array_kernels()["IsVariableInitialized"],
 }
 
 
 def register(registrar, dtypes: dict) -> None:
     """Variables of any movable dtype; AssignAdd/AssignSub only where Add/Sub compute."""
     for op in ("VariableV2", "Assign", "IsVariableInitialized"):
-        registrar.kernel(op, "opencl", KERNELS[op], dtypes=dtypes["movable"], type_attr="dtype" if op == "VariableV2"
-                         else "T")
+        # VariableV2 and IsVariableInitialized name their dtype attr "dtype", Assign names it "T".
+        registrar.kernel(op, "opencl", KERNELS[op], dtypes=dtypes["movable"], type_attr="T" if op == "Assign"
+                         else "dtype")
     for op in ("AssignAdd", "AssignSub"):
         registrar.kernel(op, "opencl", KERNELS[op], dtypes=dtypes["f"] + dtypes["i"])
