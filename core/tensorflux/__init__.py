@@ -14,6 +14,12 @@ from ._internal import (
     overloads as _overloads,  # noqa: F401 - installs Tensor operator overloads
     plugins as _plugins,
 )
+from ._internal.clip_ops import (
+    clip_by_global_norm as clip_by_global_norm,
+    clip_by_norm as clip_by_norm,
+    clip_by_value as clip_by_value,
+    global_norm as global_norm,
+)
 from ._internal.dtypes import (
     DType as DType,  # noqa: A004
     as_dtype as as_dtype,
@@ -31,6 +37,13 @@ from ._internal.dtypes import (
     int64 as int64,
     string as string,
     uint8 as uint8,
+)
+from ._internal.execution_mode import (
+    disable_eager_execution as disable_eager_execution,
+    disable_v2_behavior as disable_v2_behavior,
+    enable_eager_execution as enable_eager_execution,
+    enable_v2_behavior as enable_v2_behavior,
+    executing_eagerly as executing_eagerly,
 )
 from ._internal.gradients import (
     NotDifferentiable as NotDifferentiable,
@@ -51,6 +64,19 @@ from ._internal.graph import (
     name_scope as name_scope,
     reset_default_graph as reset_default_graph,
 )
+from ._internal.initializers import (
+    constant_initializer as constant_initializer,
+    glorot_normal_initializer as glorot_normal_initializer,
+    glorot_uniform_initializer as glorot_uniform_initializer,
+    ones_initializer as ones_initializer,
+    orthogonal_initializer as orthogonal_initializer,
+    random_normal_initializer as random_normal_initializer,
+    random_uniform_initializer as random_uniform_initializer,
+    truncated_normal_initializer as truncated_normal_initializer,
+    variance_scaling_initializer as variance_scaling_initializer,
+    zeros_initializer as zeros_initializer,
+)
+from ._internal.linalg_ops import einsum as einsum, norm as norm
 from ._internal.op_builder import convert_to_tensor as convert_to_tensor
 from ._internal.ops.array_ops import (
     concat as concat,
@@ -149,42 +175,6 @@ from ._internal.ops.state_ops import (
     tuple as tuple,
 )
 from ._internal.serialization.graph_def import import_graph_def as import_graph_def
-from ._internal.clip_ops import (
-    clip_by_global_norm as clip_by_global_norm,
-    clip_by_norm as clip_by_norm,
-    clip_by_value as clip_by_value,
-    global_norm as global_norm,
-)
-from ._internal.execution_mode import (
-    disable_eager_execution as disable_eager_execution,
-    disable_v2_behavior as disable_v2_behavior,
-    enable_eager_execution as enable_eager_execution,
-    enable_v2_behavior as enable_v2_behavior,
-    executing_eagerly as executing_eagerly,
-)
-from ._internal.initializers import (
-    constant_initializer as constant_initializer,
-    glorot_normal_initializer as glorot_normal_initializer,
-    glorot_uniform_initializer as glorot_uniform_initializer,
-    ones_initializer as ones_initializer,
-    orthogonal_initializer as orthogonal_initializer,
-    random_normal_initializer as random_normal_initializer,
-    random_uniform_initializer as random_uniform_initializer,
-    truncated_normal_initializer as truncated_normal_initializer,
-    variance_scaling_initializer as variance_scaling_initializer,
-    zeros_initializer as zeros_initializer,
-)
-from ._internal.linalg_ops import einsum as einsum, norm as norm
-from ._internal.variable_scope import (
-    AUTO_REUSE as AUTO_REUSE,
-    VariableScope as VariableScope,
-    get_local_variable as get_local_variable,
-    get_variable as get_variable,
-    get_variable_scope as get_variable_scope,
-    tables_initializer as tables_initializer,
-    variable_op_scope as variable_op_scope,
-    variable_scope as variable_scope,
-)
 from ._internal.session import (
     InteractiveSession as InteractiveSession,
     Session as Session,
@@ -197,6 +187,16 @@ from ._internal.session_config import (
     OptimizerOptions as OptimizerOptions,
 )
 from ._internal.shapes import TensorShape as TensorShape
+from ._internal.variable_scope import (
+    AUTO_REUSE as AUTO_REUSE,
+    VariableScope as VariableScope,
+    get_local_variable as get_local_variable,
+    get_variable as get_variable,
+    get_variable_scope as get_variable_scope,
+    tables_initializer as tables_initializer,
+    variable_op_scope as variable_op_scope,
+    variable_scope as variable_scope,
+)
 from ._internal.variables import (
     Variable as Variable,
     global_variables as global_variables,

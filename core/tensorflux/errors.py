@@ -7,6 +7,7 @@ from ._internal.errors import (  # noqa: F401
     InvalidArgumentError as InvalidArgumentError,
     NotFoundError as NotFoundError,
     OpError as OpError,
+    OutOfRangeError as OutOfRangeError,
     PluginError as PluginError,
     ResourceExhaustedError as ResourceExhaustedError,
     UnavailableError as UnavailableError,

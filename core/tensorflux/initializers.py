@@ -29,3 +29,9 @@ from ._internal.variables import (
     local_variables_initializer as local_variables,
     variables_initializer as variables,
 )
+
+__all__ = [
+    "Initializer", "constant", "glorot_normal", "glorot_uniform", "global_variables", "he_normal", "he_uniform",
+    "lecun_normal", "lecun_uniform", "local_variables", "ones", "orthogonal", "random_normal", "random_uniform",
+    "tables_initializer", "truncated_normal", "variables", "variance_scaling", "zeros",
+]

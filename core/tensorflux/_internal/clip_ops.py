@@ -75,7 +75,7 @@ def global_norm(t_list: Any, name: str | None = None) -> Tensor:
 
     Example:
         >>> import tensorflux as tf
-        >>> tf.Session().run(tf.global_norm([tf.constant([3.0]), None, tf.constant([4.0])]))
+        >>> float(tf.Session().run(tf.global_norm([tf.constant([3.0]), None, tf.constant([4.0])])))
         5.0
     """
     t_list = _as_list(t_list, "global_norm")
@@ -98,8 +98,8 @@ def clip_by_global_norm(t_list: Any, clip_norm: Any, use_norm: Any = None,
     Example:
         >>> import tensorflux as tf
         >>> clipped, norm = tf.clip_by_global_norm([tf.constant([3.0]), None, tf.constant([4.0])], 1.0)
-        >>> tf.Session().run([clipped[0], norm]), clipped[1]
-        ([array([0.6], dtype=float32), 5.0], None)
+        >>> tf.Session().run(clipped[0]), float(tf.Session().run(norm)), clipped[1]
+        (array([0.6], dtype=float32), 5.0, None)
     """
     t_list = _as_list(t_list, "clip_by_global_norm")
     if use_norm is None:

@@ -39,6 +39,10 @@ class DataLossError(OpError):
     """Stored data is corrupt or truncated, e.g. a checkpoint whose checksum does not match."""
 
 
+class OutOfRangeError(OpError):
+    """An iteration ran past its end, e.g. an iterator's ``get_next()`` after the last element of its dataset."""
+
+
 class UnimplementedError(OpError):
     """The operation is not implemented for this device or dtype."""
 

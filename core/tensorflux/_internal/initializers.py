@@ -154,7 +154,7 @@ class TruncatedNormal(RandomNormal):
     Example:
         >>> import tensorflux as tf
         >>> tf.truncated_normal_initializer(stddev=0.1)([4]).op.type
-        'Add'
+        'AddV2'
     """
 
     _sample = staticmethod(random_ops.truncated_normal)

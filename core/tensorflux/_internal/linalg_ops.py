@@ -60,7 +60,7 @@ def _parse(equation: str, tensors: list[Tensor]) -> tuple[list[str], str]:
         out = rhs.replace("...", _ellipsis_labels(widest))
     else:
         letters = "".join(specs)
-        out = _ellipsis_labels(widest) + "".join(sorted(c for c in set(letters) if c.isalpha()
+        out = _ellipsis_labels(widest) + "".join(sorted(c for c in set(letters) if c.isascii()
                                                         and letters.count(c) == 1))
     known = set("".join(specs))
     for c in out:
@@ -190,8 +190,9 @@ def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool |
 
     Example:
         >>> import numpy as np, tensorflux as tf
-        >>> tf.Session().run([tf.norm([3.0, -4.0]), tf.norm([3.0, -4.0], ord=1), tf.norm([3.0, -4.0], ord=np.inf)])
-        [5.0, 7.0, 4.0]
+        >>> tf.Session().run(tf.stack([tf.norm([3.0, -4.0]), tf.norm([3.0, -4.0], ord=1),
+        ...                          tf.norm([3.0, -4.0], ord=np.inf)]))
+        array([5., 7., 4.], dtype=float32)
     """
     keep = bool(keepdims if keepdims is not None else keep_dims)
     is_matrix, axes = _check_norm_args(ord, axis)

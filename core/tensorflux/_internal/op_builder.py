@@ -228,7 +228,7 @@ def _resolve_attrs(op_def: OpDef, op_name: str, attrs: dict) -> dict:
 def _convert_inputs(graph: Graph, op_def: OpDef, op_name: str, inputs: tuple, attrs: dict) -> list[Tensor]:
     flat: list[Tensor] = []
     for spec, value in zip(op_def.input_specs, inputs):
-        if spec.fixed_dtype() is None and attrs.get(spec.type_spec) is None:
+        if spec.fixed_dtype() is None and attrs.get(spec.type_spec) is None and not _is_type_list(op_def, spec):
             for v in (list(value) if spec.variadic else [value]):
                 t = _existing_tensor(v)
                 if t is not None:
@@ -237,6 +237,9 @@ def _convert_inputs(graph: Graph, op_def: OpDef, op_name: str, inputs: tuple, at
     with graph.name_scope(op_name + "/"):
         for spec, value in zip(op_def.input_specs, inputs):
             values = list(value) if spec.variadic else [value]
+            if _is_type_list(op_def, spec):  # may be empty: its attr says how many
+                flat.extend(_convert_typed_list(op_def, op_name, spec, values, attrs))
+                continue
             if spec.variadic:
                 if not values:
                     raise ValueError(f"Op '{op_def.name}' (node '{op_name}'): input '{spec.name}' needs at least one value")
@@ -283,6 +286,32 @@ def _convert_inputs(graph: Graph, op_def: OpDef, op_name: str, inputs: tuple, at
     return flat
 
 
+def _is_type_list(op_def: OpDef, spec: Any) -> bool:
+    """Whether ``spec`` is a variadic input or output typed by a ``list(type)`` attr (one dtype per value)."""
+    adef = op_def.attr_defs.get(spec.type_spec)
+    return spec.variadic and adef is not None and adef.kind == "list(type)"
+
+
+def _convert_typed_list(op_def: OpDef, op_name: str, spec: Any, values: list, attrs: dict) -> list[Tensor]:
+    """The tensors of a ``list(type)``-typed variadic input, each of its own dtype; records the dtypes in the attr."""
+    wanted = attrs.get(spec.type_spec)
+    if wanted is not None and len(wanted) != len(values):
+        raise ValueError(f"Op '{op_def.name}' (node '{op_name}'): input '{spec.name}' has {len(values)} values, but "
+                         f"attr {spec.type_spec} lists {len(wanted)} dtypes")
+    tensors = []
+    for i, v in enumerate(values):
+        want = None if wanted is None else _dtypes.as_dtype(wanted[i])
+        t = _existing_tensor(v)
+        if t is None:
+            t = convert_to_tensor(v, dtype=want, name=f"{spec.name}_{i}")
+        if want is not None and t.dtype is not want:
+            raise TypeError(f"Op '{op_def.name}' (node '{op_name}'): input '{spec.name}' value {i} has dtype "
+                            f"{t.dtype.name} ('{t.name}'), but {want.name} was expected (attr {spec.type_spec})")
+        tensors.append(t)
+    attrs[spec.type_spec] = [t.dtype for t in tensors]
+    return tensors
+
+
 def _looks_float(v: Any) -> bool:
     try:
         arr = np.asarray(v)
@@ -326,6 +355,9 @@ def _output_dtypes(op_def: OpDef, op_name: str, attrs: dict) -> list[_dtypes.DTy
     for spec in op_def.output_specs:
         fixed = spec.fixed_dtype()
         dt = fixed if fixed is not None else attrs.get(spec.type_spec)
+        if _is_type_list(op_def, spec):  # one dtype per output, listed by the attr
+            out.extend(_dtypes.as_dtype(d) for d in dt or ())
+            continue
         if dt is None:
             raise TypeError(f"Op '{op_def.name}' (node '{op_name}'): cannot determine dtype of output '{spec.name}'")
         if spec.variadic:

@@ -155,6 +155,7 @@ class Session:
             self._closed = True
             self._plans.clear()
             self._state.variables.clear()
+            self._state.close_resources()
 
     @property
     def sess_str(self) -> str:

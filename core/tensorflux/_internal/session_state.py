@@ -76,6 +76,17 @@ class SessionState:
     rng_state: dict = field(default_factory=dict)
     host: Device = field(default_factory=Device)
     lock: Any = field(default_factory=threading.RLock)
+    # Stateful host objects kernels keep per session (a dataset iterator's position), by name; each may have a
+    # ``close()`` that the session calls when it closes (a prefetch thread stops there).
+    resources: dict = field(default_factory=dict)
+
+    def close_resources(self) -> None:
+        """Close and forget every resource kept for this session (``Session.close`` calls it)."""
+        resources, self.resources = self.resources, {}
+        for resource in resources.values():
+            close = getattr(resource, "close", None)
+            if close is not None:
+                close()
 
     def variable_slot(self, op: Any, device: Device | None) -> VariableSlot:
         """The slot of variable op ``op`` (a VariableV2), made on ``device`` at first use."""

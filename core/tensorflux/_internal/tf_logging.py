@@ -45,24 +45,30 @@ def get_logger() -> _logging.Logger:
     return logger
 
 
+def _at_caller(kwargs: dict) -> dict:
+    # Records name the user's line, not this module's.
+    kwargs.setdefault("stacklevel", 2)
+    return kwargs
+
+
 def log(level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log ``msg % args`` at ``level``. Example: ``tf.logging.log(tf.logging.INFO, "step %d", 10)``."""
-    get_logger().log(level, msg, *args, **kwargs)
+    get_logger().log(level, msg, *args, **_at_caller(kwargs))
 
 
 def debug(msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at DEBUG. Example: ``tf.logging.debug("batch %s", shape)``."""
-    get_logger().debug(msg, *args, **kwargs)
+    get_logger().debug(msg, *args, **_at_caller(kwargs))
 
 
 def info(msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at INFO. Example: ``tf.logging.info("step %d loss %.3f", step, loss)``."""
-    get_logger().info(msg, *args, **kwargs)
+    get_logger().info(msg, *args, **_at_caller(kwargs))
 
 
 def warning(msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at WARN. Example: ``tf.logging.warning("falling back to %s", device)``."""
-    get_logger().warning(msg, *args, **kwargs)
+    get_logger().warning(msg, *args, **_at_caller(kwargs))
 
 
 warn = warning
@@ -70,17 +76,17 @@ warn = warning
 
 def error(msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at ERROR. Example: ``tf.logging.error("bad input %r", x)``."""
-    get_logger().error(msg, *args, **kwargs)
+    get_logger().error(msg, *args, **_at_caller(kwargs))
 
 
 def fatal(msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at FATAL (which does not exit, as in TF's Python logging). Example: ``tf.logging.fatal("boom")``."""
-    get_logger().critical(msg, *args, **kwargs)
+    get_logger().critical(msg, *args, **_at_caller(kwargs))
 
 
 def vlog(level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
     """Log at ``level`` (TF's verbose log). Example: ``tf.logging.vlog(1, "detail")``."""
-    get_logger().log(level, msg, *args, **kwargs)
+    get_logger().log(level, msg, *args, **_at_caller(kwargs))
 
 
 def log_if(level: int, msg: Any, condition: bool, *args: Any) -> None:
@@ -94,7 +100,7 @@ def log_if(level: int, msg: Any, condition: bool, *args: Any) -> None:
         get_logger().log(level, msg, *args)
 
 
-def _next_count(depth: int = 3) -> int:
+def _next_count(depth: int = 2) -> int:
     # One counter per calling line, so every log_every_n call site keeps its own rhythm.
     frame = sys._getframe(depth)
     key = (frame.f_code.co_filename, frame.f_lineno)

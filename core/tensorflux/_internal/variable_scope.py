@@ -229,7 +229,8 @@ def _true_getter(name: str, shape: Any = None, dtype: Any = _dtypes.float32, ini
     store = _store()
     initializing_from_value = initializer is not None and not callable(initializer)
     if shape is not None and initializing_from_value:
-        raise ValueError(f"If initializer is a constant, do not specify shape (variable '{name}', shape {shape}).")
+        raise ValueError(f"If initializer is a constant, do not specify shape. Variable '{name}' was given "
+                         f"shape {shape}.")
     dtype = _dtypes.as_dtype(dtype)
     shape = as_shape(shape)
     if name in store.variables:
