@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -28,30 +27,10 @@ from .registry import DEVICES
 from .session_config import session_config
 from .session_state import SessionState
 
+# The most compiled plans a session keeps unless its config's ``plan_cache_size`` says otherwise. The cache is
+# least-recently-used: a program that runs many distinct (fetches, feeds) signatures recompiles the ones it has
+# not used for a while instead of growing without bound; 0 turns caching off.
 DEFAULT_PLAN_CACHE_SIZE = 256
-
-
-def plan_cache_size(config: Any) -> int:
-    """The most compiled plans a session keeps: a session config's ``plan_cache_size``, else 256.
-
-    The cache is least-recently-used: a program that runs many distinct (fetches, feeds) signatures
-    recompiles the ones it has not used for a while instead of growing without bound. 0 turns
-    caching off.
-
-    Example:
-        >>> plan_cache_size({"plan_cache_size": 16}), plan_cache_size(None)
-        (16, 256)
-    """
-    if isinstance(config, dict):
-        size = config.get("plan_cache_size", DEFAULT_PLAN_CACHE_SIZE)
-    else:
-        size = getattr(config, "plan_cache_size", DEFAULT_PLAN_CACHE_SIZE)
-    if size is None:
-        return DEFAULT_PLAN_CACHE_SIZE
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
-        raise ValueError(f"Session config: plan_cache_size must be an int >= 0 (0 turns plan caching off), got "
-                         f"{size!r}")
-    return int(size)
 
 
 class _FetchMapper:
@@ -113,11 +92,13 @@ class Session:
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
         ensure_discovered()
         self.graph = graph if graph is not None else get_default_graph()
-        self._state = SessionState(config=config)
-        self._plan_cache_size = plan_cache_size(config)
-        if config is not None:
-            disabled_passes(config)  # an unknown pass name fails here, naming the known ones
-            session_config(config)  # so does an unknown or ill-typed ConfigProto field
+        # A copy, as TF makes: changing the caller's ConfigProto later changes nothing here. An unknown or
+        # ill-typed field, or an unknown pass name, fails here naming the known ones.
+        settings = session_config(config)
+        disabled_passes(settings)
+        self._state = SessionState(config=settings)
+        size = settings.plan_cache_size
+        self._plan_cache_size = DEFAULT_PLAN_CACHE_SIZE if size is None else int(size)
         self._closed = False
         self._lock = self._state.lock
         self._plans: OrderedDict = OrderedDict()  # least recently used first
@@ -267,7 +248,13 @@ class Session:
 
     @property
     def config(self) -> Any:
-        """The ``config`` this session was created with (None when none)."""
+        """This session's settings: a copy of the ``config`` it was created with, as a ``tf.ConfigProto``.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> tf.Session(config={"plan_cache_size": 8}).config.plan_cache_size
+            8
+        """
         return self._state.config
 
     def load_variable(self, variable: Any, value: Any) -> None:

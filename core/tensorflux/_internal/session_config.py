@@ -58,7 +58,6 @@ def _device_counts(where: str, value: Any) -> dict[str, int]:
 
 
 def _plan_cache_size(where: str, value: Any) -> int | None:
-    # The session's own check says the same; it runs first when the config is a dict or another object.
     if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
         raise ValueError(f"Session config: plan_cache_size must be an int >= 0 (0 turns plan caching off), got "
                          f"{value!r}")
