@@ -28,6 +28,7 @@ protos: $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[tf-interop]'
+	$(PY) -m pip install -q --no-deps 'tf-keras==2.21.*'
 	touch $(TEST_STAMP)
 
 install: $(STAMP)

@@ -77,6 +77,7 @@ from ._internal.initializers import (
     zeros_initializer as zeros_initializer,
 )
 from ._internal.linalg_ops import einsum as einsum, norm as norm
+from ._internal.logging_ops import Print as Print, print_v2 as print  # noqa: A004 - TF's name
 from ._internal.op_builder import convert_to_tensor as convert_to_tensor
 from ._internal.ops.array_ops import (
     concat as concat,
@@ -174,6 +175,7 @@ from ._internal.ops.state_ops import (
     no_op as no_op,
     tuple as tuple,
 )
+from ._internal.py_func import numpy_function as numpy_function, py_func as py_func
 from ._internal.serialization.graph_def import import_graph_def as import_graph_def
 from ._internal.session import (
     InteractiveSession as InteractiveSession,
@@ -187,6 +189,7 @@ from ._internal.session_config import (
     OptimizerOptions as OptimizerOptions,
 )
 from ._internal.shapes import TensorShape as TensorShape
+from ._internal.tracing import RunMetadata as RunMetadata, RunOptions as RunOptions
 from ._internal.variable_scope import (
     AUTO_REUSE as AUTO_REUSE,
     VariableScope as VariableScope,
@@ -245,8 +248,8 @@ def assign_sub(ref, value, use_locking: bool = False, name=None):  # noqa: ANN00
 def __getattr__(name: str):  # noqa: ANN202
     import importlib
 
-    if name in ("nn", "train", "test", "testing", "datasets", "extend", "summary", "distribute", "logging", "app",
-                "flags", "initializers", "compat"):
+    if name in ("nn", "data", "train", "test", "testing", "datasets", "extend", "summary", "distribute", "logging",
+                "app", "flags", "initializers", "compat", "layers", "losses", "metrics"):
         return importlib.import_module(f"{__name__}.{name}")
     from ._internal.tf1_names import missing_attribute
 

@@ -33,6 +33,7 @@ from ._internal.distribute import comm as _comm
 from ._internal.graph import Operation, Tensor, control_dependencies, get_default_graph, name_scope
 from ._internal.op_builder import apply_op, convert_to_tensor
 from ._internal.ops.state_ops import group
+from ._internal.training.hooks import SessionRunHook
 from ._internal.training.optimizer import Optimizer
 from ._internal.variables import Variable, global_variables
 
@@ -313,11 +314,11 @@ def broadcast_global_variables(root_rank: int = 0, name: str | None = None) -> O
         return group(*assigns, name=scope)
 
 
-class BroadcastGlobalVariablesHook:
+class BroadcastGlobalVariablesHook(SessionRunHook):
     """Broadcast the global variables from ``root_rank`` once a session has initialized them.
 
-    Call ``after_create_session(sess)`` (as a ``tf.train.SessionRunHook`` would) right after running
-    the initializer; build the hook before the graph is finalized.
+    A ``tf.train.SessionRunHook``: pass it to ``MonitoredTrainingSession(hooks=[...])``, or call
+    ``after_create_session(sess)`` right after running the initializer; build it before the graph is finalized.
 
     Example:
         >>> import tensorflux as tf

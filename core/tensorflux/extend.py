@@ -11,6 +11,7 @@ Example:
 # What every device with its own memory writes otherwise: pooled buffers, the array handle, copies, program cache.
 from ._internal.buffer_device import BufferDevice as BufferDevice, Kernels as Kernels, ProgramCache as ProgramCache
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
+from ._internal.data.kernels import dataset_kernels as dataset_kernels
 from ._internal.device_array_kernels import device_array_kernels as device_array_kernels
 from ._internal.device_memory import (
     Block as Block,
@@ -71,6 +72,7 @@ from ._internal.registry import (
     OpDef as OpDef,
     kernels_for_device as _kernels_for_device,
 )
+from ._internal.script_kernels import script_kernels as script_kernels
 from ._internal.session_state import SessionState as SessionState, VariableSlot as VariableSlot
 from ._internal.strided_layout import (  # how a kernel walks C-contiguous buffers: strides, broadcasting, reductions
     broadcast_plan as broadcast_plan,

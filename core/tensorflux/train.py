@@ -32,11 +32,31 @@ from ._internal.serialization.meta_graph import export_meta_graph as export_meta
 from ._internal.training.adagrad import AdagradOptimizer as AdagradOptimizer
 from ._internal.training.adam import AdamOptimizer as AdamOptimizer
 from ._internal.training.gradient_descent import GradientDescentOptimizer as GradientDescentOptimizer
+from ._internal.training.hooks import (
+    CheckpointSaverHook as CheckpointSaverHook,
+    LoggingTensorHook as LoggingTensorHook,
+    NanLossDuringTrainingError as NanLossDuringTrainingError,
+    NanTensorHook as NanTensorHook,
+    SecondOrStepTimer as SecondOrStepTimer,
+    SessionRunArgs as SessionRunArgs,
+    SessionRunContext as SessionRunContext,
+    SessionRunHook as SessionRunHook,
+    SessionRunValues as SessionRunValues,
+    StepCounterHook as StepCounterHook,
+    StopAtStepHook as StopAtStepHook,
+    SummarySaverHook as SummarySaverHook,
+)
 from ._internal.training.learning_rate_decay import (
     exponential_decay as exponential_decay,
     inverse_time_decay as inverse_time_decay,
 )
 from ._internal.training.momentum import MomentumOptimizer as MomentumOptimizer
+from ._internal.training.monitored_session import (
+    ChiefSessionCreator as ChiefSessionCreator,
+    MonitoredSession as MonitoredSession,
+    MonitoredTrainingSession as MonitoredTrainingSession,
+    SingularMonitoredSession as SingularMonitoredSession,
+)
 from ._internal.training.optimizer import (
     Optimizer as Optimizer,
     get_optimizer as get_optimizer,

@@ -31,6 +31,8 @@ class GraphKeys:
     TRAIN_OP = "train_op"
     UPDATE_OPS = "update_ops"
     REGULARIZATION_LOSSES = "regularization_losses"
+    METRIC_VARIABLES = "metric_variables"
+    ACTIVATIONS = "activations"
     TABLE_INITIALIZERS = "table_initializer"
 
 

@@ -26,6 +26,7 @@ from .plugins import ensure_discovered
 from .registry import DEVICES
 from .session_config import session_config
 from .session_state import SessionState
+from .tracing import run_traced
 
 # The most compiled plans a session keeps unless its config's ``plan_cache_size`` says otherwise. The cache is
 # least-recently-used: a program that runs many distinct (fetches, feeds) signatures recompiles the ones it has
@@ -170,7 +171,10 @@ class Session:
         else:
             plan, build = cached
         try:
-            values = plan.run([_check_feed(t, v) for t, v in feed_items])
+            feeds = [_check_feed(t, v) for t, v in feed_items]
+            # A trace (options' trace_level) runs a timed copy of the plan; the plain path stays untouched.
+            values = plan.run(feeds) if options is None else run_traced(plan, feeds, self._state, options,
+                                                                        run_metadata)
         except UnavailableError as exc:
             self._forget_placement(exc)
             raise

@@ -58,9 +58,11 @@ class Environment:
         (3, 5)
     """
 
-    def __init__(self, captured: dict, session_state: Any) -> None:
+    def __init__(self, captured: dict, config: Any) -> None:
+        # The session's config, not its state: the threads of a pipeline reach this object, and must not keep an
+        # unclosed session's iterators (and so themselves) alive.
         self.captured = captured
-        self.session_state = session_state
+        self.config = config
         self._runners: dict = {}
         self._passes: dict = {}
         self._seeds: dict = {}
@@ -85,7 +87,7 @@ class Environment:
         with self._lock:
             runner = self._runners.get(traced)
             if runner is None:
-                runner = self._runners[traced] = traced.runner(self.session_state)
+                runner = self._runners[traced] = traced.runner(self.config)
             return runner
 
     def rng(self, node: Node, seed: tuple, reshuffle: bool) -> np.random.Generator:

@@ -68,9 +68,9 @@ class TracedFunction:
         self.output_types = pack_as(result, [t.dtype for t in self.outputs])
         self.output_shapes = pack_as(result, [t.shape for t in self.outputs])
 
-    def runner(self, session_state: SessionState) -> "FunctionRunner":
-        """The function compiled for one iterator of one session (its own variables and random streams)."""
-        return FunctionRunner(self, SessionState(config=session_state.config))
+    def runner(self, config: Any) -> "FunctionRunner":
+        """The function compiled for one iterator of a session with ``config`` (its own random streams)."""
+        return FunctionRunner(self, SessionState(config=config))
 
 
 class FunctionRunner:

@@ -92,7 +92,8 @@ class Batch(Node):
         if known is not None and known <= 0:
             raise ValueError(f"Dataset.batch: batch_size must be positive, got {known}")
         dim = known if drop_remainder else None
-        shapes = pack_as(source.shapes, [TensorShape([dim]).concatenate(s) for s in source.flat_shapes])
+        shapes = pack_as(source.shapes, [TensorShape(None if s.dims is None else (dim, *s.dims))
+                                          for s in source.flat_shapes])
         super().__init__(source.types, shapes, (source,), (batch_size,))
         self.source, self.batch_size, self.drop_remainder = source, batch_size, bool(drop_remainder)
 

@@ -1,4 +1,4 @@
-"""Host work by nature (summaries, MPI collectives) as kernels for any device, through the host adapter."""
+"""Host work by nature (summaries, MPI collectives, py_func and printing) as kernels for any device, through the host adapter."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..data.kernels import dataset_kernels
 from ..distribute import comm
 from ..host_adapter import host_kernel as host_kernel
+from ..script_kernels import script_kernels
 from ..summary.encode import histogram_summary, image_summary, merge_summary, scalar_summary, tensor_summary
 
 
@@ -38,6 +40,6 @@ def kernels(xp: Any) -> dict[str, Callable]:
     host = {
         "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
         "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
-        "MpiBroadcast": _broadcast,
+        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(),
     }
     return {op: host_kernel(fn) for op, fn in host.items()}
