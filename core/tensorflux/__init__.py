@@ -64,6 +64,7 @@ from ._internal.graph import (
     name_scope as name_scope,
     reset_default_graph as reset_default_graph,
 )
+from ._internal.indexed_slices import IndexedSlices as IndexedSlices, IndexedSlicesValue as IndexedSlicesValue
 from ._internal.initializers import (
     constant_initializer as constant_initializer,
     glorot_normal_initializer as glorot_normal_initializer,
@@ -169,6 +170,13 @@ from ._internal.ops.random_ops import (
     random_uniform as random_uniform,
     set_random_seed as set_random_seed,
     truncated_normal as truncated_normal,
+)
+from ._internal.ops.sparse_ops import (
+    scatter_add as scatter_add,
+    scatter_sub as scatter_sub,
+    scatter_update as scatter_update,
+    unique as unique,
+    unsorted_segment_sum as unsorted_segment_sum,
 )
 from ._internal.ops.state_ops import (
     group as group,  # noqa: A004

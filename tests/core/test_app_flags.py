@@ -109,3 +109,15 @@ def test_app_run_reports_bad_flags(capsys):
         tf.app.run(lambda argv: 0, argv=["prog", "--app_run_test_bad=three"])
     assert done.value.code == 1
     assert "FATAL Flags parsing error" in capsys.readouterr().err
+
+
+def test_app_run_help_prints_usage_the_main_docstring_and_the_flags(capsys, monkeypatch):
+    # absl prints the __main__ module's docstring before the flags; the usage line is argparse's, as the examples'.
+    tf.app.flags.DEFINE_integer("app_run_test_help", 3, "units in the help test")
+    monkeypatch.setattr(sys.modules["__main__"], "__doc__", "Trains a thing.")
+    with pytest.raises(SystemExit) as done:
+        tf.app.run(lambda argv: 1, argv=["some/dir/prog.py", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: prog.py [flags]\n\nTrains a thing.\n\nflags:\n")
+    assert "  --app_run_test_help: units in the help test\n    (default: 3)" in out

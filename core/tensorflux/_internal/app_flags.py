@@ -9,6 +9,7 @@ lists comma-separated, and ``--`` ends the flags.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, NoReturn
@@ -267,10 +268,18 @@ def mark_flag_as_required(name: str, flag_values: FlagValues = FLAGS) -> None:
     flag_values.mark_as_required(name)
 
 
+def _usage(program: str) -> str:
+    """The ``--help`` text: a usage line as argparse starts one, the ``__main__`` docstring as absl shows, the flags."""
+    doc = (getattr(sys.modules.get("__main__"), "__doc__", None) or "").strip()
+    return "\n\n".join(part for part in (f"usage: {os.path.basename(program)} [flags]", doc,
+                                           f"flags:\n{FLAGS.help_text()}") if part)
+
+
 def run(main: Callable | None = None, argv: list | None = None) -> NoReturn:
     """Parse flags from ``argv`` (default ``sys.argv``; unknown flags are left in), then ``sys.exit(main(argv))``.
 
-    ``main`` defaults to the ``main`` function of the ``__main__`` module; ``--help`` prints the flags and exits.
+    ``main`` defaults to the ``main`` function of the ``__main__`` module; ``--help`` prints a usage line, the
+    ``__main__`` docstring (as absl does) and the flags, and exits with 0 (absl: 1).
 
     Example:
         >>> import tensorflux as tf
@@ -283,7 +292,7 @@ def run(main: Callable | None = None, argv: list | None = None) -> NoReturn:
     main = main or sys.modules["__main__"].main
     args = list(sys.argv if argv is None else argv)
     if any(a in ("--help", "-h", "--helpshort", "--helpfull") for a in args[1:]):
-        print(f"{args[0] if args else 'program'}:\n{FLAGS.help_text()}")
+        print(_usage(args[0] if args else "program"))
         sys.exit(0)
     try:
         remaining = FLAGS(args, known_only=True)

@@ -15,6 +15,7 @@ from .ops import (  # noqa: F401 - each defines its op family
     script_ops,
     shape_ops,
     slice_ops,
+    sparse_ops,
     state_ops,
     summary_ops,
     training_ops,

@@ -36,7 +36,7 @@ def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any, name: str | 
     return clipped
 
 
-def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Any:
     """Scale ``t`` so that its L2 norm (over ``axes``, default all) is at most ``clip_norm``.
 
     Example:
@@ -45,7 +45,8 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
         array([0.6, 0.8], dtype=float32)
     """
     with get_default_graph().name_scope(name or "clip_by_norm") as scope:
-        values = convert_to_tensor(t, name="t")
+        sparse = hasattr(t, "indices") and hasattr(t, "values")  # IndexedSlices clip their values, as in TF
+        values = convert_to_tensor(t.values if sparse else t, name="t")
         squared_sum = math_ops.reduce_sum(math_ops.multiply(values, values), axes, keepdims=True)
         positive = math_ops.greater(squared_sum, 0.0)
         # sqrt's gradient at zero is infinite; the where taps keep it out of the backward pass.
@@ -54,7 +55,8 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
         scaled = math_ops.multiply(values, clip_norm)
         _check_no_broadcast(values, scaled, "clip_by_norm")
         clip = convert_to_tensor(clip_norm, dtype=values.dtype)
-        return array_ops.identity(math_ops.truediv(scaled, math_ops.maximum(norm, clip)), name=scope)
+        out = array_ops.identity(math_ops.truediv(scaled, math_ops.maximum(norm, clip)), name=scope)
+        return type(t)(out, t.indices, t.dense_shape) if sparse else out
 
 
 def _as_list(t_list: Any, fn: str) -> list:

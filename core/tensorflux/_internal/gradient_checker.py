@@ -91,6 +91,7 @@ def _initial_value(t: Tensor, shape: Any, value: Any) -> np.ndarray:
 def _jacobians(xs: list, arrays: list, y: Tensor, y_shape: tuple, delta: float, init_targets: Any,
                extra: dict) -> list:
     from .gradients import gradients
+    from .indexed_slices import IndexedSlices, densify
     from .ops.array_ops import placeholder
     from .session import Session, get_default_session
 
@@ -98,6 +99,8 @@ def _jacobians(xs: list, arrays: list, y: Tensor, y_shape: tuple, delta: float, 
     with graph.as_default():
         dy = placeholder(y.dtype, y_shape, name="compute_gradient_dy")
         grads = gradients(y, xs, grad_ys=dy, name="compute_gradient")
+        # The Jacobian is dense: a row-sparse gradient (of a gather) is summed into its dense tensor.
+        grads = [densify(g) if isinstance(g, IndexedSlices) else g for g in grads]
     session = get_default_session()
     own = session is None or session.graph is not graph
     if own:

@@ -23,8 +23,12 @@ from typing import Any, Callable
 import numpy as np
 
 from .graph import Operation, Tensor
+from .indexed_slices import IndexedSlices
 from .op_builder import convert_to_tensor
 from .registry import GRADIENTS, NoGradient, where_defined
+
+# Ops whose gradient functions take an IndexedSlices output gradient as it is (TF's pass-through ones).
+SPARSE_GRADIENT_OPS = frozenset({"Identity"})
 
 
 def register_gradient(op_type: str, fn: Callable | None = None) -> Callable:
@@ -169,6 +173,9 @@ def _backprop_op(op: Operation, grads: dict, between: set, xs_set: set, stop: se
     if grad_fn is None:
         return
     out_grads = [_zeros_for(t) if g is None and is_differentiable_dtype(t) else g for t, g in zip(op.outputs, out_grads)]
+    if op.type not in SPARSE_GRADIENT_OPS:
+        # Other gradient functions expect tensors: a sparse gradient reaching them densifies, warning as in TF.
+        out_grads = [convert_to_tensor(g) if isinstance(g, IndexedSlices) else g for g in out_grads]
     graph = op.graph
     device = graph.device(op.device) if colocate and op.device else contextlib.nullcontext()
     with graph.name_scope(op.name + "_grad"), device:
@@ -187,7 +194,7 @@ def _backprop_op(op: Operation, grads: dict, between: set, xs_set: set, stop: se
 
 
 def _as_grad_list(op: Operation, in_grads: Any) -> list:
-    if in_grads is None or isinstance(in_grads, Tensor):
+    if in_grads is None or isinstance(in_grads, (Tensor, IndexedSlices)):
         in_grads = [in_grads]
     in_grads = list(in_grads)
     if len(in_grads) != len(op.inputs):
@@ -197,7 +204,13 @@ def _as_grad_list(op: Operation, in_grads: Any) -> list:
     return in_grads
 
 
-def _checked_grad(op: Operation, index: int, t: Tensor, g: Any) -> Tensor:
+def _checked_grad(op: Operation, index: int, t: Tensor, g: Any) -> Tensor | IndexedSlices:
+    if isinstance(g, IndexedSlices):
+        if g.dtype is not t.dtype:
+            raise TypeError(
+                f"The gradient function of op '{op.name}' ({op.type}) returned IndexedSlices of {g.dtype.name} for "
+                f"input {index} ('{t.name}'), but that input is {t.dtype.name}")
+        return g
     if not isinstance(g, Tensor):
         g = convert_to_tensor(g, dtype=t.dtype)
     if g.dtype is not t.dtype:
@@ -212,16 +225,32 @@ def _checked_grad(op: Operation, index: int, t: Tensor, g: Any) -> Tensor:
     return g
 
 
-def _aggregate(grads: dict, t: Tensor) -> Tensor | None:
-    """The sum of the gradients recorded for ``t`` (cached, so later readers share one AddN)."""
+def _aggregate(grads: dict, t: Tensor) -> Tensor | IndexedSlices | None:
+    """The sum of the gradients recorded for ``t`` (cached, so later readers share one AddN).
+
+    As TF: sparse gradients only are concatenated into one IndexedSlices; a mix with dense ones is summed
+    densely (each IndexedSlices densified, with TF's warning where it applies).
+    """
     pending = grads.get(t)
     if not pending:
         return None
     if len(pending) > 1:
-        from .ops.math_ops import add_n
+        if all(isinstance(g, IndexedSlices) for g in pending):
+            pending[:] = [_concat_slices(pending)]
+        else:
+            from .ops.math_ops import add_n
 
-        pending[:] = [add_n(pending, name="AddN")]
+            pending[:] = [add_n([convert_to_tensor(g) for g in pending], name="AddN")]
     return pending[0]
+
+
+def _concat_slices(slices: list) -> IndexedSlices:
+    from .ops.math_ops import cast
+    from .ops.shape_ops import concat
+
+    index_dtype = max((s.indices.dtype for s in slices), key=lambda d: np.dtype(d.np_dtype).itemsize)  # int64 if any is
+    indices = [s.indices if s.indices.dtype is index_dtype else cast(s.indices, index_dtype) for s in slices]
+    return IndexedSlices(concat([s.values for s in slices], 0), concat(indices, 0), slices[0].dense_shape)
 
 
 def _reached_ops(xs: list) -> set:

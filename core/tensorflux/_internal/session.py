@@ -20,6 +20,7 @@ from .graph import (
     interactive_sessions,
     session_stack,
 )
+from .indexed_slices import IndexedSlices, IndexedSlicesValue
 from .passes.pipeline import disabled_passes
 from .placement import place
 from .plugins import ensure_discovered
@@ -61,6 +62,10 @@ class _FetchMapper:
             raise TypeError("Fetch argument None has invalid type; fetch a Tensor, Operation or a structure of them")
         if isinstance(fetches, (Tensor, Operation, str)) or hasattr(fetches, "_as_graph_element"):
             return self._leaf(fetches)
+        if isinstance(fetches, IndexedSlices):
+            parts = [self._leaf(fetches.values), self._leaf(fetches.indices)]
+            shape = self._leaf(fetches.dense_shape) if fetches.dense_shape is not None else (lambda values: None)
+            return lambda values: IndexedSlicesValue(parts[0](values), parts[1](values), shape(values))
         if isinstance(fetches, dict):
             keys = list(fetches)
             subs = [self._mapper(fetches[k]) for k in keys]
@@ -75,7 +80,7 @@ class _FetchMapper:
             kind = type(fetches)
             return lambda values: kind(m(values) for m in subs)
         raise TypeError(f"Fetch argument {fetches!r} has invalid type {type(fetches).__name__}; expected a Tensor, "
-                        "Operation, tensor name, or a list/tuple/dict/namedtuple of them")
+                        "Operation, IndexedSlices, tensor name, or a list/tuple/dict/namedtuple of them")
 
 
 class Session:
@@ -305,6 +310,8 @@ def _fetch_key(fetches: Any) -> Any:
         return ("name", fetches)
     if hasattr(fetches, "_as_graph_element"):
         return ("element", fetches)
+    if isinstance(fetches, IndexedSlices):
+        return ("slices", fetches.values, fetches.indices, fetches.dense_shape)
     if isinstance(fetches, (list, tuple)):
         parts = tuple(_fetch_key(f) for f in fetches)
         return None if any(p is None for p in parts) else (type(fetches),) + parts

@@ -27,7 +27,7 @@ from .opinfo import TOLERANCE, NotApplicable, OpInfo, case_id, make_input, parse
 from .opinfo.random_ops import SAMPLE
 
 # Ops whose output shape depends on the input's values, so shape inference leaves dimensions unknown.
-DATA_DEPENDENT_SHAPES = frozenset({"Where"})
+DATA_DEPENDENT_SHAPES = frozenset({"Where", "Unique"})
 # The optional stages of the fused ops: a kernel applies only the stages it takes as attributes, and the
 # fusion pass asks it for no others (an older kernel may lack ``pool``).
 OPTIONAL_STAGES = {"_FusedConv2D": ("activation", "pool"), "_FusedMaxPoolGrad": ("activation",)}

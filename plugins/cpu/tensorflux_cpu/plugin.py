@@ -16,9 +16,9 @@ def tensorflux_register_devices(registrar) -> None:
 
 @hookimpl
 def tensorflux_register_kernels(registrar) -> None:
-    from .kernels import array, collective, conv, data, math, nn, pool, random, script, state, summary, training
+    from .kernels import array, collective, conv, data, math, nn, pool, random, script, sparse, state, summary, training
 
-    for family in (math, array, random, state, nn, conv, pool, training, summary, collective, data, script):
+    for family in (math, array, random, state, nn, conv, pool, training, summary, collective, data, script, sparse):
         family.register(registrar)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -285,3 +286,14 @@ def test_variables_from_another_graph_are_refused(tmp_path):
     with tf.Session(graph=tf.Graph()) as sess:
         with pytest.raises(ValueError, match="variable 'layer/w:0' is not in the session's graph"):
             saver.save(sess, str(tmp_path / "m"))
+
+
+def test_restore_logs_the_checkpoint_it_reads_as_tf_does(tmp_path, caplog):
+    make_vars()
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        prefix = saver.save(sess, str(tmp_path / "model"))
+        with caplog.at_level(logging.INFO, logger="tensorflux"):
+            saver.restore(sess, prefix)
+    assert [r.getMessage() for r in caplog.records] == [f"Restoring parameters from {prefix}"]

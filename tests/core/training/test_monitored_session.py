@@ -131,3 +131,16 @@ def test_broadcast_global_variables_hook_works_as_a_hook():
     v = tf.Variable(2.0)
     with tf.train.MonitoredTrainingSession(hooks=[tf.distribute.BroadcastGlobalVariablesHook(0)]) as sess:
         assert sess.run(v) == 2.0 and sess.run(step) == 0
+
+
+def test_logging_tensor_hook_logs_a_dict_sorted_by_tag_with_str_values(caplog):
+    # As TF 1.15: tags sorted whatever the dict order, values as "%s" prints them, so a float32 loss
+    # reads 0.22009486 and not its float64 widening 0.22009485960006714.
+    step = tf.train.get_or_create_global_step()
+    loss = tf.constant(0.22009486, tf.float32)
+    with caplog.at_level(logging.INFO, logger="tensorflux"):
+        with tf.train.SingularMonitoredSession(hooks=[tf.train.LoggingTensorHook({"step": step, "loss": loss},
+                                                                                 every_n_iter=1)]) as sess:
+            sess.run(loss)
+    line = next(r.getMessage() for r in caplog.records if "loss = " in r.getMessage())
+    assert line == f"loss = {np.float32(0.22009486)!s}, step = 0"

@@ -14,6 +14,7 @@ process, is someone else's and is kept.
 from __future__ import annotations
 
 import contextlib
+import logging
 import numbers
 import os
 import threading
@@ -31,6 +32,8 @@ from ..serialization import meta_graph as _meta_graph
 from ..variables import Variable, global_variables
 from .formats import DEFAULT_FORMAT, detect_format, get_format, require_format
 from .state import STATE_FILE, update_checkpoint_state
+
+_LOG = logging.getLogger("tensorflux")
 
 
 class Saver:
@@ -202,6 +205,7 @@ class Saver:
             fmt_name, fmt = require_format(save_path)
         except NotFoundError as exc:
             raise ValueError(f"The passed save_path is not a valid checkpoint: {exc.message}") from None
+        _LOG.info("Restoring parameters from %s", save_path)  # TF's Saver.restore logs it too
         stored = fmt.read(save_path)
         where = f"checkpoint '{save_path}' ({fmt_name} format)"
         checked = []

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..graph import Tensor
+from ..indexed_slices import IndexedSlices
 from ..op_builder import apply_op, constant_value, convert_to_tensor
 from ..shapes import TensorShape
 from .base_array_ops import IDX, fill, range, shape, size, where
@@ -223,9 +224,20 @@ def _gather_grad(op: Any, grad: Tensor) -> list:
     a = normalize_axis(int(axis), params.shape.rank, "gather axis")
     p = _dims(params)
     k = indices.shape.num_elements()
+    if a == 0:
+        return [_gathered_rows(params, indices, grad, k), None, None]
     g3 = reshape(grad, _as_shape_arg([_prod_dims(p[:a]), k if k is not None else size(indices), _prod_dims(p[a + 1:])]))
     out3 = _onehot_scatter(g3, reshape(indices, [-1]), p[a])
     return [reshape(out3, _static_or_dynamic_shape(params)), None, None]
+
+
+def _gathered_rows(params: Tensor, indices: Tensor, grad: Tensor, k: int | None) -> IndexedSlices:
+    # As TF: the gradient of a row gather is row-sparse, the gradient rows at the gathered indices.
+    dense_shape = (np.array(params.shape.as_list(), np.int32) if params.shape.is_fully_defined()
+                   else shape(params, out_type=dt.int32))
+    n = k if k is not None else size(indices)
+    values = reshape(grad, _as_shape_arg([n] + _dims(params)[1:]))
+    return IndexedSlices(values, reshape(indices, _as_shape_arg([n])), convert_to_tensor(dense_shape))
 
 
 @gradient("Pad", "PadV2")

@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterable
 
 from ..dtypes import ALL_DTYPES, as_dtype
 from ..registry import OPS, OpDef
-from . import array, host, math, random, state, training
+from . import array, host, math, random, sparse, state, training
 from .common import quiet
 from .host import host_kernel as host_kernel
 
-_FAMILIES = (math, array, state, training, random, host)
+_FAMILIES = (math, array, state, training, random, host, sparse)
 
 # Ops whose main type attribute is not "T": random ops type their output by ``dtype``/``Tout`` (their T is the
 # shape's), as the cpu and opencl plugins register them.

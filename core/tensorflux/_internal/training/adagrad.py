@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Tensor
-from ..ops import math_ops
+from ..indexed_slices import IndexedSlices
+from ..ops import array_ops, math_ops, sparse_ops, state_ops
 from ..variables import Variable
 from .optimizer import Optimizer
 
@@ -48,3 +49,12 @@ class AdagradOptimizer(Optimizer):
         accum = self.get_slot(var, "accumulator").assign_add(math_ops.square(grad), use_locking=self._use_locking)
         step = math_ops.multiply(math_ops.multiply(lr, grad), math_ops.rsqrt(accum))
         return var.assign_sub(step, use_locking=self._use_locking).op
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        # TF's SparseApplyAdagrad: the dense update on the touched rows only (indices are distinct here).
+        lr, slot = self._get_hyper("learning_rate", var.dtype), self.get_slot(var, "accumulator")
+        g, rows, locking = grad.values, grad.indices, self._use_locking
+        accum = math_ops.add(array_ops.gather(slot, rows), math_ops.square(g))
+        step = math_ops.multiply(math_ops.multiply(lr, g), math_ops.rsqrt(accum))
+        return state_ops.group(sparse_ops.scatter_update(slot, rows, accum, use_locking=locking),
+                               sparse_ops.scatter_sub(var, rows, step, use_locking=locking))

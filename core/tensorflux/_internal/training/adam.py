@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Tensor
-from ..ops import math_ops, state_ops
+from ..indexed_slices import IndexedSlices
+from ..ops import math_ops, sparse_ops, state_ops
 from ..variables import Variable
 from .optimizer import Optimizer
 
@@ -72,6 +73,25 @@ class AdamOptimizer(Optimizer):
                        use_locking=self._use_locking)
         step = mm(lr_t, math_ops.divide(m_t, math_ops.add(math_ops.sqrt(v_t), epsilon)))
         return state_ops.group(var.assign_sub(step, use_locking=self._use_locking), m_t, v_t)
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        # TF 1.15's Adam._apply_sparse_shared: m and v decay in every row (m *= beta1, v *= beta2), the touched
+        # rows then add (1 - beta1) * g and (1 - beta2) * g^2, and var takes the dense step lr_t * m / (sqrt(v) + eps)
+        # -- so rows untouched this step still move while their m is nonzero, exactly as in TF.
+        b1p, b2p, lr, beta1, beta2, epsilon = self._hypers_for(var)
+        mm, sub, locking = math_ops.multiply, math_ops.subtract, self._use_locking
+        lr_t = math_ops.divide(mm(lr, math_ops.sqrt(sub(1.0, b2p))), sub(1.0, b1p))
+        g, rows = grad.values, grad.indices
+        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
+        graph = var.graph
+        m_decayed = m.assign(mm(m, beta1), use_locking=locking)
+        with graph.control_dependencies([m_decayed.op]):
+            m_t = sparse_ops.scatter_add(m, rows, mm(g, sub(1.0, beta1)), use_locking=locking)
+        v_decayed = v.assign(mm(v, beta2), use_locking=locking)
+        with graph.control_dependencies([v_decayed.op]):
+            v_t = sparse_ops.scatter_add(v, rows, mm(math_ops.square(g), sub(1.0, beta2)), use_locking=locking)
+        step = mm(lr_t, math_ops.divide(m_t, math_ops.add(math_ops.sqrt(v_t), epsilon)))
+        return state_ops.group(var.assign_sub(step, use_locking=locking), m_t, v_t)
 
     def _finish(self, update_ops: list, name_scope: str) -> Any:
         # After every variable's update, advance beta1^t and beta2^t to the next step.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Tensor
-from ..ops import math_ops
+from ..indexed_slices import IndexedSlices
+from ..ops import math_ops, sparse_ops
 from ..variables import Variable
 from .optimizer import Optimizer
 
@@ -37,3 +38,11 @@ class GradientDescentOptimizer(Optimizer):
     def _apply_composed(self, grad: Tensor, var: Variable) -> Any:
         step = math_ops.multiply(self._get_hyper("learning_rate", var.dtype), grad)
         return var.assign_sub(step, use_locking=self._use_locking).op
+
+    def _apply_sparse_duplicate_indices(self, grad: IndexedSlices, var: Variable) -> Any:
+        # As TF: ScatterSub accumulates duplicate rows itself, so they need no merging first.
+        return self._apply_sparse(grad, var)
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        step = math_ops.multiply(grad.values, self._get_hyper("learning_rate", var.dtype))
+        return sparse_ops.scatter_sub(var, grad.indices, step, use_locking=self._use_locking).op

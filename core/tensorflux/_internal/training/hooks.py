@@ -262,7 +262,8 @@ class LoggingTensorHook(SessionRunHook):
             raise ValueError("either at_end and/or exactly one of every_n_iter and every_n_secs must be provided.")
         if every_n_iter is not None and every_n_iter <= 0:
             raise ValueError(f"invalid every_n_iter={every_n_iter}.")
-        self._tag_order = list(tensors) if isinstance(tensors, dict) else [
+        # TF logs a dict's tags sorted, whatever order they were given in.
+        self._tag_order = sorted(tensors) if isinstance(tensors, dict) else [
             t if isinstance(t, str) else t.name for t in tensors]
         self._tensors = tensors if isinstance(tensors, dict) else dict(zip(self._tag_order, tensors))
         self._timer = None if at_end and every_n_iter is None and every_n_secs is None else SecondOrStepTimer(
@@ -294,7 +295,8 @@ class LoggingTensorHook(SessionRunHook):
         if self._formatter is not None:
             _LOG.info("%s", self._formatter(values))
             return
-        line = ", ".join(f"{tag} = {values[tag]}" for tag in self._tag_order)
+        # str(), as TF's "%s": a numpy float32 in an f-string prints as a float64 (0.22009485960006714).
+        line = ", ".join(f"{tag} = {values[tag]!s}" for tag in self._tag_order)
         _LOG.info("%s (%.3f sec)", line, elapsed) if elapsed is not None else _LOG.info("%s", line)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Tensor
-from ..ops import math_ops, state_ops
+from ..indexed_slices import IndexedSlices
+from ..ops import array_ops, math_ops, sparse_ops, state_ops
 from ..variables import Variable
 from .optimizer import Optimizer
 
@@ -53,3 +54,16 @@ class MomentumOptimizer(Optimizer):
         else:
             step = math_ops.multiply(accum, lr)
         return state_ops.group(var.assign_sub(step, use_locking=self._use_locking))
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        # TF's SparseApplyMomentum: the dense update on the touched rows only (indices are distinct here).
+        lr, momentum = self._get_hyper("learning_rate", var.dtype), self._get_hyper("momentum", var.dtype)
+        slot, g, rows = self.get_slot(var, "momentum"), grad.values, grad.indices
+        accum = math_ops.add(math_ops.multiply(array_ops.gather(slot, rows), momentum), g)
+        if self._use_nesterov:
+            step = math_ops.add(math_ops.multiply(g, lr), math_ops.multiply(math_ops.multiply(accum, momentum), lr))
+        else:
+            step = math_ops.multiply(accum, lr)
+        locking = self._use_locking
+        return state_ops.group(sparse_ops.scatter_update(slot, rows, accum, use_locking=locking),
+                               sparse_ops.scatter_sub(var, rows, step, use_locking=locking))

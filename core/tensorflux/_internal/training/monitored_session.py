@@ -6,7 +6,6 @@ A session-level module: it sits above ``session.py`` and imports it.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ..checkpoint.state import latest_checkpoint
@@ -24,7 +23,6 @@ from .hooks import (
     SummarySaverHook,
 )
 
-_LOG = logging.getLogger("tensorflux")
 USE_DEFAULT = object()  # TF's marker: "the default" differs from None, which turns a hook off
 
 
@@ -54,7 +52,6 @@ class ChiefSessionCreator:
         session = Session(config=self._config)
         path = self._path or (latest_checkpoint(self._dir) if self._dir else None)
         if path and self._saver is not None:
-            _LOG.info("Restoring parameters from %s", path)
             self._saver.restore(session, path)
             session.run(self._init_ops[1])
         else:

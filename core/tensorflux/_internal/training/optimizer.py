@@ -14,8 +14,9 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..graph import GraphKeys, Operation, Tensor
+from ..indexed_slices import IndexedSlices
 from ..op_builder import apply_op, convert_to_tensor
-from ..ops import array_ops, math_ops, state_ops
+from ..ops import array_ops, math_ops, sparse_ops, state_ops
 from ..registry import OPTIMIZERS
 from ..variables import Variable
 
@@ -162,7 +163,8 @@ class Optimizer:
                     if g is None:
                         continue
                     with graph.name_scope("update_" + v.op.name):
-                        update_ops.append(self._apply_dense(g, v))
+                        sparse = isinstance(g, IndexedSlices)
+                        update_ops.append(self._apply_sparse_duplicate_indices(g, v) if sparse else self._apply_dense(g, v))
                 if global_step is None:
                     train_op = self._finish(update_ops, scope)
                 else:
@@ -286,6 +288,16 @@ class Optimizer:
             return self._apply_fused(grad, var)
         return self._apply_composed(grad, var)
 
+    def _apply_sparse_duplicate_indices(self, grad: IndexedSlices, var: Variable) -> Any:
+        """One variable's update from a sparse gradient: duplicate indices are summed first, then ``_apply_sparse``."""
+        values, indices = _deduplicate_indexed_slices(grad.values, grad.indices)
+        return self._apply_sparse(IndexedSlices(values, indices, grad.dense_shape), var)
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        """One variable's update from a sparse gradient whose indices are distinct: only those rows change."""
+        raise NotImplementedError(f"{type(self).__name__} has no sparse update (_apply_sparse) for the IndexedSlices "
+                                  f"gradient of variable '{var.name}'; pass tf.convert_to_tensor(grad) to update densely")
+
     def _apply_fused(self, grad: Tensor, var: Variable) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no fused update")
 
@@ -310,6 +322,11 @@ class Optimizer:
             raise TypeError(f"apply_gradients expects (gradient, tf.Variable) pairs, got variable {v!r}")
         if g is None:
             return None, v
+        if isinstance(g, IndexedSlices):
+            if g.dtype is not v.dtype:
+                raise TypeError(f"The IndexedSlices gradient '{g.name}' for variable '{v.name}' is {g.dtype.name}, but "
+                                f"the variable is {v.dtype.name}")
+            return g, v
         g = convert_to_tensor(g, dtype=v.dtype) if not isinstance(g, Tensor) else g
         if g.dtype is not v.dtype:
             raise TypeError(f"The gradient '{g.name}' for variable '{v.name}' is {g.dtype.name}, but the variable is "
@@ -336,6 +353,13 @@ def _beside(var: Variable, initial_value: Any, name: str) -> Variable:
     graph = var.graph
     with graph.as_default(), graph.name_scope(None), graph.control_dependencies(None), graph.device(var.device or None):
         return Variable(initial_value, trainable=False, name=name, dtype=var.dtype)
+
+
+def _deduplicate_indexed_slices(values: Tensor, indices: Tensor) -> tuple:
+    """``(summed_values, unique_indices)``: the rows of ``values`` at equal indices summed, as TF does."""
+    unique_indices, positions = sparse_ops.unique(indices)
+    summed = sparse_ops.unsorted_segment_sum(values, positions, array_ops.shape(unique_indices)[0])
+    return summed, unique_indices
 
 
 def _var_key(var: Variable) -> Any:

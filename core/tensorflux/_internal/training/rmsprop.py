@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Tensor
-from ..ops import math_ops, state_ops
+from ..indexed_slices import IndexedSlices
+from ..ops import array_ops, math_ops, sparse_ops, state_ops
 from ..variables import Variable
 from .optimizer import Optimizer
 
@@ -72,3 +73,22 @@ class RMSPropOptimizer(Optimizer):
         mom_t = mom.assign(add(mul(mom, momentum), math_ops.divide(mul(lr, grad), math_ops.sqrt(add(denom, epsilon)))),
                            use_locking=locking)
         return state_ops.group(var.assign_sub(mom_t, use_locking=locking), *updates)
+
+    def _apply_sparse(self, grad: IndexedSlices, var: Variable) -> Any:
+        # TF's SparseApply(Centered)RMSProp: the dense update on the touched rows only (indices are distinct here).
+        lr, decay, momentum, epsilon = self._hypers_for(var)
+        add, mul, sub, locking = math_ops.add, math_ops.multiply, math_ops.subtract, self._use_locking
+        g, rows = grad.values, grad.indices
+        ms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        ms_t = add(mul(array_ops.gather(ms, rows), decay), mul(math_ops.square(g), sub(1.0, decay)))
+        updates = [sparse_ops.scatter_update(ms, rows, ms_t, use_locking=locking)]
+        denom = ms_t
+        if self._centered:
+            mg = self.get_slot(var, "mg")
+            mg_t = add(mul(array_ops.gather(mg, rows), decay), mul(g, sub(1.0, decay)))
+            updates.append(sparse_ops.scatter_update(mg, rows, mg_t, use_locking=locking))
+            denom = sub(ms_t, math_ops.square(mg_t))
+        mom_t = add(mul(array_ops.gather(mom, rows), momentum),
+                    math_ops.divide(mul(lr, g), math_ops.sqrt(add(denom, epsilon))))
+        updates.append(sparse_ops.scatter_update(mom, rows, mom_t, use_locking=locking))
+        return state_ops.group(sparse_ops.scatter_sub(var, rows, mom_t, use_locking=locking), *updates)
