@@ -20,6 +20,7 @@ from ._internal.clip_ops import (
     clip_by_value as clip_by_value,
     global_norm as global_norm,
 )
+from ._internal.control_flow import cond as cond, while_loop as while_loop
 from ._internal.dtypes import (
     DType as DType,  # noqa: A004
     as_dtype as as_dtype,

@@ -11,6 +11,7 @@ Example:
 # What every device with its own memory writes otherwise: pooled buffers, the array handle, copies, program cache.
 from ._internal.buffer_device import BufferDevice as BufferDevice, Kernels as Kernels, ProgramCache as ProgramCache
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
+from ._internal.control_flow_kernels import control_flow_kernels as control_flow_kernels
 from ._internal.data.kernels import dataset_kernels as dataset_kernels
 from ._internal.device_array_kernels import device_array_kernels as device_array_kernels
 from ._internal.device_memory import (

@@ -185,6 +185,9 @@ def apply_op(op_type: str, *inputs: Any, name: str | None = None, **attrs: Any) 
         )
     resolved = _resolve_attrs(op_def, op_name, attrs)
     flat_inputs = _convert_inputs(graph, op_def, op_name, inputs, resolved)
+    capture = getattr(graph, "capture", None)
+    if capture is not None:  # a function's graph (tf.cond's branches) turns outer tensors into its own inputs
+        flat_inputs = [t if t.graph is graph else capture(t) for t in flat_inputs]
     _check_attrs(op_def, op_name, resolved)
     op = Operation(graph, op_def, op_name, flat_inputs, resolved, graph._current_control_inputs(),
                    graph._current_device())

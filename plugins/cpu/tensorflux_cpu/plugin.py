@@ -17,9 +17,11 @@ def tensorflux_register_devices(registrar) -> None:
 @hookimpl
 def tensorflux_register_kernels(registrar) -> None:
     from .kernels import array, collective, conv, data, math, nn, pool, random, script, sparse, state, summary, training
+    from .kernels.control_flow import register as register_control_flow
 
     for family in (math, array, random, state, nn, conv, pool, training, summary, collective, data, script, sparse):
         family.register(registrar)
+    register_control_flow(registrar)
 
 
 @hookimpl

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..control_flow_kernels import control_flow_kernels
 from ..data.kernels import dataset_kernels
 from ..distribute import comm
 from ..host_adapter import host_kernel as host_kernel
@@ -40,6 +41,6 @@ def kernels(xp: Any) -> dict[str, Callable]:
     host = {
         "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
         "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
-        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(),
+        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(), **control_flow_kernels(),
     }
     return {op: host_kernel(fn) for op, fn in host.items()}

@@ -1,0 +1,214 @@
+"""``tf.cond`` and ``tf.while_loop`` as functional ops (``If``, ``While``), and the gradient of ``If``.
+
+The branch and loop functions are traced once into graphs of their own (``function_graph``); the op holds them as
+tokens and runs only what its predicate picks. ``If``'s gradient is another ``If`` on the same predicate whose
+branches are the gradients of each branch graph (traced with ``tf.gradients`` inside it), so second derivatives
+follow the same rule. Gradients through ``While`` are not implemented yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import dtypes as _dtypes
+from .data.structure import flatten, lists_to_tuples, pack_as, same_structure
+from .function_graph import Branch, _host_device_name, lookup, trace
+from .gradients import gradients, is_differentiable_dtype
+from .graph import Operation, Tensor, get_default_graph
+from .op_builder import apply_op, convert_to_tensor
+from .ops import control_flow_ops  # noqa: F401 - defines If and While
+from .ops.base_array_ops import identity, placeholder, zeros_like
+from .ops.common import gradient
+from .ops.math_ops import add, less, logical_and
+from .shapes import TensorShape, as_shape
+
+
+def _common_shape(a: TensorShape, b: TensorShape) -> TensorShape:
+    # The most specific shape both branches' outputs have: equal dimensions stay, others become unknown.
+    if a.rank is None or b.rank is None or a.rank != b.rank:
+        return TensorShape(None)
+    return TensorShape([x if x == y else None for x, y in zip(a.as_list(), b.as_list())])
+
+
+def _external(*branches: Branch) -> list:
+    found: dict = {}
+    for branch in branches:
+        found.update(dict.fromkeys(branch.graph.captures))
+    return list(found)
+
+
+def _base(t: Tensor) -> Any:
+    return t.dtype.base_dtype
+
+
+def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None = None, strict: bool = False,
+         name: str | None = None, fn1: Callable | None = None, fn2: Callable | None = None) -> Any:
+    """``true_fn()`` when the scalar bool ``pred`` is true, else ``false_fn()``: only the chosen one runs.
+
+    Both functions must return the same structure of tensors with the same dtypes; a one-element list or tuple
+    comes back unpacked unless ``strict``. Tensors of the enclosing graph they use become inputs of the ``If`` op.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.reset_default_graph()
+        >>> x = tf.placeholder(tf.float32, [])
+        >>> y = tf.cond(x > 0, lambda: x * 2.0, lambda: -x)
+        >>> sess = tf.Session()
+        >>> float(sess.run(y, {x: 3.0})), float(sess.run(y, {x: -4.0}))
+        (6.0, 4.0)
+    """
+    true_fn = true_fn if true_fn is not None else fn1
+    false_fn = false_fn if false_fn is not None else fn2
+    if not callable(true_fn) or not callable(false_fn):
+        raise TypeError(f"tf.cond: true_fn and false_fn must be callable, got {true_fn!r} and {false_fn!r}")
+    with get_default_graph().name_scope(name or "cond"):
+        pred = convert_to_tensor(pred)
+        if _base(pred) != _dtypes.bool_ or pred.shape.rank not in (None, 0):
+            raise ValueError(f"tf.cond: pred must be a scalar bool tensor, got {pred.dtype.name}{pred.shape}")
+        then_b = trace(lambda: true_fn(), [], "tf.cond true_fn")
+        else_b = trace(lambda: false_fn(), [], "tf.cond false_fn")
+        if not same_structure(then_b.structure, else_b.structure) or \
+                [_base(t) for t in then_b.outputs] != [_base(t) for t in else_b.outputs]:
+            raise ValueError("tf.cond: true_fn and false_fn must return the same structure and dtypes, got "
+                             f"{then_b.structure} and {else_b.structure}")
+        for branch in (then_b, else_b):
+            branch.check_stateless()
+        external = _external(then_b, else_b)
+        then_b.bind(external)
+        else_b.bind(external)
+        outs = apply_op("If", pred, external, Tin=[_base(t) for t in external],
+                        Tout=[_base(t) for t in then_b.outputs], then_branch=then_b.register(),
+                        else_branch=else_b.register(),
+                        output_shapes=[_common_shape(a.shape, b.shape) for a, b in zip(then_b.outputs, else_b.outputs)],
+                        name="If")
+    result = pack_as(then_b.structure, outs)
+    if not strict and isinstance(result, (list, tuple)) and len(result) == 1:
+        return result[0]
+    return result
+
+
+def _gradient_branch(branch: Branch, diff_in: list, diff_out: list) -> Branch:
+    graph = branch.graph
+    with graph.as_default(), graph.device(_host_device_name()):
+        dys = [placeholder(_base(branch.outputs[j]), branch.outputs[j].shape, name="dy") for j in diff_out]
+        xs = [branch.inputs[i] for i in diff_in]
+        grads = gradients([branch.outputs[j] for j in diff_out], xs, grad_ys=dys)
+        outs = []
+        for x, g in zip(xs, grads):
+            g = zeros_like(x) if g is None else convert_to_tensor(g)
+            outs.append(identity(g) if g.op.type == "Placeholder" else g)
+    return Branch(graph, list(branch.inputs) + dys, outs)
+
+
+@gradient("If")
+def _if_grad(op: Operation, *dys: Any) -> list:
+    # The gradient picks the branch the forward run picked: an If on the same predicate over both branches'
+    # gradient graphs, fed the forward inputs and the output gradients.
+    inputs = list(op.inputs[1:])
+    diff_in = [i for i, t in enumerate(inputs) if is_differentiable_dtype(t)]
+    diff_out = [j for j, t in enumerate(op.outputs) if is_differentiable_dtype(t)]
+    result: list = [None] * len(op.inputs)
+    if not diff_in or not diff_out:
+        return result
+    where = f"gradient of op '{op.name}' (If)"
+    then_g = _gradient_branch(lookup(op.attrs["then_branch"], where), diff_in, diff_out)
+    else_g = _gradient_branch(lookup(op.attrs["else_branch"], where), diff_in, diff_out)
+    fed = inputs + [dys[j] for j in diff_out]
+    grads = apply_op("If", op.inputs[0], fed, Tin=[_base(t) for t in fed], Tout=[_base(inputs[i]) for i in diff_in],
+                     then_branch=then_g.register(), else_branch=else_g.register(),
+                     output_shapes=[_common_shape(a.shape, b.shape) for a, b in zip(then_g.outputs, else_g.outputs)],
+                     name="If")
+    for k, i in enumerate(diff_in):
+        result[1 + i] = grads[k]
+    return result
+
+
+@gradient("While")
+def _while_grad(op: Operation, *dys: Any) -> list:
+    raise LookupError(f"Gradient for op '{op.name}' (While) is not implemented yet: tf.while_loop is forward-only "
+                      "here (TF differentiates it); compute gradients outside the loop or unroll it in Python")
+
+
+def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants: Any = None,
+               parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+               name: str | None = None, maximum_iterations: Any = None, return_same_structure: bool = False) -> Any:
+    """Repeat ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` is true (at most
+    ``maximum_iterations`` times); returns the final loop variables, in their structure.
+
+    ``body`` must keep each variable's dtype, and its shape within ``shape_invariants`` (default: the initial
+    shapes). ``parallel_iterations`` and ``swap_memory`` have no effect here: the loop runs one iteration after the
+    other on the host. Gradients through the loop are not implemented yet (a LookupError names the op).
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.reset_default_graph()
+        >>> i, total = tf.while_loop(lambda i, t: i < 4, lambda i, t: (i + 1, t + i), (0, 0))
+        >>> [int(v) for v in tf.Session().run([i, total])]
+        [4, 6]
+    """
+    if not callable(cond) or not callable(body):
+        raise TypeError(f"tf.while_loop: cond and body must be callable, got {cond!r} and {body!r}")
+    with get_default_graph().name_scope(name or "while"):
+        structure = lists_to_tuples(loop_vars)
+        flat = [convert_to_tensor(v) for v in flatten(structure)]
+        if shape_invariants is None:
+            invariants = [t.shape for t in flat]
+        else:
+            invariants = [as_shape(s) for s in flatten(lists_to_tuples(shape_invariants))]
+            if len(invariants) != len(flat):
+                raise ValueError(f"tf.while_loop: {len(invariants)} shape_invariants for {len(flat)} loop variables")
+        for t, s in zip(flat, invariants):
+            if not s.is_compatible_with(t.shape):
+                raise ValueError(f"tf.while_loop: loop variable '{t.name}' has shape {t.shape}, which is not "
+                                 f"compatible with its shape invariant {s}")
+        counted = maximum_iterations is not None
+        if counted:
+            limit = convert_to_tensor(maximum_iterations, dtype=_dtypes.int32)
+            flat = [convert_to_tensor(0, dtype=_dtypes.int32)] + flat
+            invariants = [TensorShape([])] + invariants
+
+        def run_cond(*args: Tensor) -> Tensor:
+            vars_ = args[1:] if counted else args
+            test = convert_to_tensor(_call(cond, pack_as(structure, list(vars_))))
+            if _base(test) != _dtypes.bool_ or test.shape.rank not in (None, 0):
+                raise ValueError(f"tf.while_loop: cond must return a scalar bool tensor, got "
+                                 f"{test.dtype.name}{test.shape}")
+            return logical_and(less(args[0], limit), test) if counted else test
+
+        def run_body(*args: Tensor) -> list:
+            vars_ = args[1:] if counted else args
+            result = lists_to_tuples(_call(body, pack_as(structure, list(vars_))))
+            if not same_structure(structure, result) and not (len(vars_) == 1 and not isinstance(result, tuple)):
+                raise ValueError(f"tf.while_loop: body must return the structure of loop_vars {structure}, got "
+                                 f"{result}")
+            outs = [convert_to_tensor(r) for r in flatten(result)]
+            return ([add(args[0], 1)] if counted else []) + outs
+
+        args = [(_base(t), s) for t, s in zip(flat, invariants)]
+        cond_b = trace(run_cond, args, "tf.while_loop cond")
+        body_b = trace(run_body, args, "tf.while_loop body")
+        for t, out, s in zip(flat, body_b.outputs, invariants):
+            if _base(out) != _base(t) or not s.is_compatible_with(out.shape):
+                raise ValueError(f"tf.while_loop: body turns loop variable '{t.name}' ({t.dtype.name}, invariant "
+                                 f"{s}) into {out.dtype.name}{out.shape}; keep its dtype, or pass a looser "
+                                 "shape_invariants")
+        for branch in (cond_b, body_b):
+            branch.check_stateless()
+        external = _external(cond_b, body_b)
+        cond_b.bind(external)
+        body_b.bind(external)
+        fed = flat + external
+        outs = apply_op("While", fed, T=[_base(t) for t in fed], cond=cond_b.register(), body=body_b.register(),
+                        num_loop_vars=len(flat), output_shapes=invariants + [t.shape for t in external],
+                        name="While")[:len(flat)]
+    if counted:
+        outs = outs[1:]
+    result = pack_as(structure, outs)
+    if not return_same_structure and isinstance(result, tuple) and len(result) == 1:
+        return result[0]
+    return result
+
+
+def _call(fn: Callable, packed: Any) -> Any:
+    # TF spreads the loop variables over the functions' arguments.
+    return fn(*packed) if isinstance(packed, tuple) and not hasattr(packed, "_fields") else fn(packed)
