@@ -15,7 +15,7 @@ import pytest
 
 import tensorflux as tf
 from tensorflux.testing.opcheck import assert_close, case_inputs
-from tensorflux.testing.opinfo import reference_result
+from tensorflux.testing.opinfo import make_input as table_input, reference_result
 from tensorflux.testing.opinfo.math_ops import BINARY as BINARY_INFOS
 
 FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
@@ -33,69 +33,9 @@ TOLERANCE = {
 
 
 # -- inputs ----------------------------------------------------------------------------------------
-def _floats(rng: np.random.Generator, domain: str, shape: tuple) -> np.ndarray:
-    # Values on coarse grids are exact in bfloat16, so references do not depend on input rounding.
-    if domain == "any":
-        return np.round(rng.uniform(-4, 4, shape) * 8) / 8
-    if domain == "coarse":
-        return rng.integers(-2, 3, shape).astype(np.float64)
-    if domain == "pos":
-        return np.round(rng.uniform(0.25, 4, shape) * 8) / 8
-    if domain == "small":
-        return np.round(rng.uniform(-3, 3, shape) * 8) / 8
-    if domain == "gt-1":
-        return np.round(rng.uniform(-0.75, 4, shape) * 8) / 8
-    if domain == "dividend":
-        return rng.integers(-16, 17, shape) / 2.0
-    if domain == "divisor":
-        return rng.choice([-3.0, -2.0, -1.5, -0.5, 0.5, 1.5, 2.0, 3.0], shape)
-    if domain == "base":
-        return np.round(rng.uniform(0.5, 2.5, shape) * 8) / 8
-    if domain == "exponent":
-        return np.round(rng.uniform(-2, 2, shape) * 4) / 4
-    if domain == "halves":
-        return rng.integers(-8, 9, shape) / 2.0
-    if domain == "prod":
-        return rng.choice([-1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0], shape)
-    raise AssertionError(domain)
-
-
-def _ints(rng: np.random.Generator, domain: str, shape: tuple, unsigned: bool) -> np.ndarray:
-    low = 0
-    if domain in ("any", "small", "halves"):
-        low, high = (0, 40) if unsigned else (-20, 20)
-    elif domain == "coarse":
-        low, high = (0, 4) if unsigned else (-2, 2)
-    elif domain in ("pos", "gt-1"):
-        low, high = 1, 20
-    elif domain == "dividend":
-        low, high = (0, 100) if unsigned else (-50, 50)
-    elif domain == "divisor":
-        values = np.array([1, 2, 3, 7] if unsigned else [-7, -3, -2, -1, 1, 2, 3, 7])
-        return rng.choice(values, shape)
-    elif domain == "base":
-        low, high = (0, 3) if unsigned else (-3, 3)
-    elif domain == "exponent":
-        low, high = 0, 3
-    elif domain == "prod":
-        low, high = (0, 2) if unsigned else (-2, 2)
-    else:
-        raise AssertionError(domain)
-    return rng.integers(low, high + 1, shape)
-
-
 def make_input(dtype: tf.DType, shape: tuple, domain: str = "any", seed: int = 0) -> np.ndarray:
-    """A deterministic numpy array of ``dtype`` and ``shape`` drawn from ``domain``."""
-    rng = np.random.default_rng(seed)
-    if dtype is tf.bool:
-        return rng.random(shape) < 0.5
-    if dtype is tf.string:
-        words = np.array([b"", b"a", b"bc", b"a"], dtype=object)
-        return words[rng.integers(0, len(words), shape)] if shape else np.array(b"a", dtype=object)
-    # asarray: for shape () the generators return numpy scalars, not 0-d arrays.
-    if dtype.is_floating:
-        return np.asarray(_floats(rng, domain, shape)).astype(dtype.np_dtype)
-    return np.asarray(_ints(rng, domain, shape, dtype.is_unsigned)).astype(dtype.np_dtype)
+    """A deterministic numpy array of ``dtype`` and ``shape`` from the op table's input ``domain``."""
+    return table_input(shape, dtype, domain, np.random.default_rng(seed))
 
 
 def reference(np_fn: Callable, inputs: list, out_dtype: np.dtype) -> np.ndarray:
