@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .registry import attr_parameters, kernel_parameters
+
 
 class HostSlot:
     """A device variable's slot as a host kernel sees it: ``read`` copies the value to the host, ``assign`` back.
@@ -63,14 +65,6 @@ def _to_device(device: Any, result: Any) -> Any:
     return result  # already a device value (a host kernel may return what a slot holds)
 
 
-def _attr_parameters(fn: Callable) -> list[inspect.Parameter]:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # a numpy ufunc or builtin: inputs only
-        return []
-    return [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")]
-
-
 def host_kernel(fn: Callable) -> Callable:
     """Make the host (numpy) kernel ``fn`` a kernel for any device: inputs go to the host, results come back.
 
@@ -89,11 +83,9 @@ def host_kernel(fn: Callable) -> Callable:
 
         A plugin registers it as any kernel: ``registrar.kernel("Cumsum", "mydev", host_kernel(cumsum))``.
     """
-    attrs = _attr_parameters(fn)
-    try:
-        wants_ctx = "ctx" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        wants_ctx = False
+    params = kernel_parameters(fn)
+    attrs = attr_parameters(params)
+    wants_ctx = "ctx" in params
 
     @functools.wraps(fn)
     def kernel(*inputs: Any, ctx: Any, **attr_values: Any) -> Any:

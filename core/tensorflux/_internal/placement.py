@@ -100,22 +100,16 @@ def _host_adapted(op: Any, target: Device) -> KernelDef | None:
             continue
         kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
         if kdef is not None and not dev.unavailable(op.type, op.attrs):
+            fn = _bound_to_host(kdef.fn, dev) if kdef.wants_ctx else kdef.fn
             return read_parameters(dataclasses.replace(
-                kdef, device_type=target.device_type, fn=host_kernel(_bound_to_host(kdef.fn, dev)),
+                kdef, device_type=target.device_type, fn=host_kernel(fn),
                 adapted_from=dev.device_type))
     return None
 
 
 def _bound_to_host(fn: Any, host: Device) -> Any:
-    """``fn`` with its ``ctx`` (if it takes one) seeing ``host`` as its device, as its own device would."""
+    """``fn`` (a kernel that takes ``ctx``) with its ``ctx`` seeing ``host`` as its device, as its own device would."""
     import inspect
-
-    try:
-        takes_ctx = "ctx" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        takes_ctx = False
-    if not takes_ctx:
-        return fn
 
     def on_host(*args: Any, ctx: Any, **attrs: Any) -> Any:
         return fn(*args, ctx=_HostContext(ctx, host), **attrs)

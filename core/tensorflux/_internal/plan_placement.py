@@ -115,9 +115,14 @@ def device_placement_log(ops: list, devices: list) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _why_unavailable(op: Any, asked: Device) -> str:
+    """Why ``asked``'s kernel for ``op`` cannot run it now; '' when it has no kernel (or can run it)."""
+    has_kernel = lookup_kernel(op.type, asked.device_type, op.attrs) is not None
+    return asked.unavailable(op.type, op.attrs) if has_kernel else ""
+
+
 def _problem(op: Any, asked: Device) -> str:
-    kdef = lookup_kernel(op.type, asked.device_type, op.attrs)
-    why = asked.unavailable(op.type, op.attrs) if kdef is not None else ""
+    why = _why_unavailable(op, asked)
     return f"cannot run on {asked.name} ({why})" if why else f"has no kernel on {asked.name}"
 
 
@@ -140,8 +145,7 @@ def _adapted_error(adapted: list) -> InvalidArgumentError:
 def _pinned_error(pinned: list) -> InvalidArgumentError:
     first = pinned[0]
     asked = DEVICES.find(first.device)
-    kdef = lookup_kernel(first.type, asked.device_type, first.attrs)
-    why = asked.unavailable(first.type, first.attrs) if kdef is not None else ""
+    why = _why_unavailable(first, asked)
     which = f"cannot run it ({why})" if why else "has no kernel for it"
     message = (f"Op '{first.name}' ({first.type}) is pinned to {asked.name}, which {which}, and the session's "
                f"config has allow_soft_placement=False; devices that have a kernel for it: {_capable_devices(first)}. "

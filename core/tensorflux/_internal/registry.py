@@ -302,20 +302,28 @@ def add_kernel(kdef: KernelDef) -> None:
     KERNELS.add((kdef.op, kdef.device_type), kdef, kdef.plugin)
 
 
+def kernel_parameters(fn: Callable) -> dict[str, inspect.Parameter]:
+    """A kernel function's parameters by name (none for numpy ufuncs and builtins, which take inputs only)."""
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def attr_parameters(params: dict[str, inspect.Parameter]) -> list[inspect.Parameter]:
+    """The attribute parameters among a kernel's ``params``: keyword-only, other than ``ctx`` and ``donated``."""
+    return [p for p in params.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")]
+
+
 def read_parameters(kdef: KernelDef) -> KernelDef:
     """Note on ``kdef`` whether its function takes ``ctx`` and ``donated``, and which attributes it names."""
-    try:
-        params = inspect.signature(kdef.fn).parameters
-    except (TypeError, ValueError):  # numpy ufuncs and builtins take inputs only
-        params = {}
+    params = kernel_parameters(kdef.fn)
     kdef.wants_ctx = "ctx" in params
     # A kernel with a keyword-only ``donated`` parameter may write its result into the inputs at those
     # positions: the executor passes the ones that are dead after this step and referenced by nobody else.
     kdef.wants_donated = "donated" in params
-    kdef.attr_params = tuple(
-        p.name for p in params.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("ctx", "donated")
-    )
+    kdef.attr_params = tuple(p.name for p in attr_parameters(params))
     return kdef
 
 
