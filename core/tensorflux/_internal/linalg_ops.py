@@ -5,16 +5,15 @@ Being compositions, they run on every device and their gradients are those of th
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import numpy as np
 
-from . import dtypes as _dtypes
 from .graph import Tensor, get_default_graph
 from .op_builder import convert_to_tensor
 from .ops import array_ops, math_ops
+from .ops.grad_util import _as_shape_arg, _prod_dims
 
 _SUBSCRIPT_RE = re.compile(r"^[A-Za-z.]*$")
 # Labels for the dimensions an ellipsis stands for: outside the letters an equation may use.
@@ -85,18 +84,6 @@ def _dims(t: Tensor, axes: list[int]) -> list:
     return out
 
 
-def _product(dims: list) -> Any:
-    if all(isinstance(d, int) for d in dims):
-        return math.prod(dims)
-    return math_ops.reduce_prod(array_ops.stack([convert_to_tensor(d, dtype=_dtypes.int32) for d in dims]))
-
-
-def _shape_arg(dims: list) -> Any:
-    if all(isinstance(d, int) for d in dims):
-        return dims
-    return array_ops.stack([convert_to_tensor(d, dtype=_dtypes.int32) for d in dims])
-
-
 def _reduce_unneeded(t: Tensor, spec: str, keep: set) -> tuple[Tensor, str]:
     axes = [i for i, c in enumerate(spec) if c not in keep]
     if not axes:
@@ -122,11 +109,11 @@ def _contract_pair(a: Tensor, a_spec: str, b: Tensor, b_spec: str, needed: set) 
     a_batch, a_free_dims, contract_dims = (_dims(a, list(range(nb))), _dims(a, list(range(nb, nb + len(a_free)))),
                                            _dims(a, list(range(nb + len(a_free), len(a_spec)))))
     b_batch, b_free_dims = _dims(b, list(range(nb))), _dims(b, list(range(nb + len(contract), len(b_spec))))
-    a = array_ops.reshape(a, _shape_arg(a_batch + [_product(a_free_dims), _product(contract_dims)]))
-    b = array_ops.reshape(b, _shape_arg(b_batch + [_product(contract_dims), _product(b_free_dims)]))
+    a = array_ops.reshape(a, _as_shape_arg(a_batch + [_prod_dims(a_free_dims), _prod_dims(contract_dims)]))
+    b = array_ops.reshape(b, _as_shape_arg(b_batch + [_prod_dims(contract_dims), _prod_dims(b_free_dims)]))
     product = math_ops.matmul(a, b)
     out_batch = _dims(product, list(range(nb)))
-    result = array_ops.reshape(product, _shape_arg(out_batch + a_free_dims + b_free_dims))
+    result = array_ops.reshape(product, _as_shape_arg(out_batch + a_free_dims + b_free_dims))
     return result, "".join(batch + a_free + b_free)
 
 

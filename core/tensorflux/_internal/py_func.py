@@ -1,64 +1,32 @@
 """``tf.py_func`` and ``tf.numpy_function``: a Python function as a graph op, run on the host.
 
-A function object cannot live in a GraphDef, so, as TF does, the op holds a token string (``pyfunc_N``) and a
-process-wide registry maps the token to the function. A GraphDef holding such an op therefore runs only in the
-process that built it: elsewhere its token names nothing and the op fails, naming the token.
+A function object cannot live in a GraphDef, so, as TF does, the op holds a token string (``pyfunc_N``) and the
+process-wide token table (``data/tokens.py``) maps it to the function for as long as the building graph lives. A
+GraphDef holding such an op therefore runs only in the process that built it: elsewhere its token names nothing
+and the op fails, naming the token.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 from typing import Any, Callable
 
 import numpy as np
 
 from . import dtypes as _dtypes
+from .data import tokens
 from .errors import InvalidArgumentError, NotFoundError, OutOfRangeError
 from .graph import Operation, Tensor, get_default_graph
 from .op_builder import apply_op
 from .ops import script_ops  # noqa: F401 - defines PyFunc and PyFuncStateless
 
 
-class FuncRegistry:
-    """Token -> Python function, for every ``py_func`` built in this process (TF's ``_py_funcs``).
-
-    Example:
-        >>> registry = FuncRegistry()
-        >>> token = registry.insert(abs)
-        >>> token, registry.get(token)(-2)
-        ('pyfunc_0', 2)
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._funcs: dict[str, Callable] = {}
-        self._ids = itertools.count()
-
-    def insert(self, func: Callable) -> str:
-        """Keep ``func`` and return the fresh token that names it."""
-        with self._lock:
-            token = f"pyfunc_{next(self._ids)}"
-            self._funcs[token] = func
-        return token
-
-    def get(self, token: str) -> Callable:
-        """The function of ``token``; NotFoundError when this process registered none under it."""
-        func = self._funcs.get(token)
-        if func is None:
-            raise NotFoundError(f"py_func token '{token}' names no Python function in this process: a graph "
-                                "holding a py_func op runs only in the process that built it")
-        return func
-
-    def remove(self, token: str) -> None:
-        with self._lock:
-            self._funcs.pop(token, None)
-
-    def __len__(self) -> int:
-        return len(self._funcs)
-
-
-REGISTRY = FuncRegistry()
+def _lookup(token: str) -> Callable:
+    """The function of ``token``; NotFoundError when this process registered none under it."""
+    try:
+        return tokens.lookup(token, f"py_func '{token}'")
+    except NotFoundError:
+        raise NotFoundError(f"py_func token '{token}' names no Python function in this process: a graph "
+                            "holding a py_func op runs only in the process that built it") from None
 
 
 def py_func(func: Callable, inp: Any, Tout: Any, stateful: bool = True,  # noqa: N803 - TF's argument name
@@ -81,8 +49,8 @@ def py_func(func: Callable, inp: Any, Tout: Any, stateful: bool = True,  # noqa:
     inputs = list(inp) if isinstance(inp, (list, tuple)) else [inp]
     returns_list = isinstance(Tout, (list, tuple))
     touts = [_dtypes.as_dtype(t) for t in (Tout if returns_list else [Tout])]
-    token = REGISTRY.insert(func)
     graph = get_default_graph()
+    token = tokens.register(graph, "pyfunc", func)
     outputs = apply_op("PyFunc" if stateful else "PyFuncStateless", inputs, token=token, Tout=touts, name=name)
     if not returns_list:
         return outputs[0]
@@ -112,11 +80,12 @@ def py_func_kernel(*inputs: Any, token: str, Tout: list, ctx: Any = None) -> tup
 
     Example:
         >>> import numpy as np
-        >>> token = REGISTRY.insert(lambda a: a + 1)
+        >>> import tensorflux as tf
+        >>> token = tokens.register(tf.get_default_graph(), "pyfunc", lambda a: a + 1)
         >>> py_func_kernel(np.array(1, np.int32), token=token, Tout=[_dtypes.int32])
         (array(2, dtype=int32),)
     """
-    func = REGISTRY.get(token)
+    func = _lookup(token)
     try:
         result = func(*inputs)
     except StopIteration as exc:  # TF's mapping: a function that ran out of values ends the input
