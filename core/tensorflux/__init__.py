@@ -14,13 +14,31 @@ from ._internal import (
     overloads as _overloads,  # noqa: F401 - installs Tensor operator overloads
     plugins as _plugins,
 )
+from ._internal.check_ops import (
+    Assert as Assert,
+    add_check_numerics_ops as add_check_numerics_ops,
+    assert_equal as assert_equal,
+    assert_greater as assert_greater,
+    assert_greater_equal as assert_greater_equal,
+    assert_less as assert_less,
+    assert_less_equal as assert_less_equal,
+    assert_negative as assert_negative,
+    assert_non_negative as assert_non_negative,
+    assert_non_positive as assert_non_positive,
+    assert_none_equal as assert_none_equal,
+    assert_positive as assert_positive,
+    assert_rank as assert_rank,
+    assert_type as assert_type,
+    check_numerics as check_numerics,
+    verify_tensor_all_finite as verify_tensor_all_finite,
+)
 from ._internal.clip_ops import (
     clip_by_global_norm as clip_by_global_norm,
     clip_by_norm as clip_by_norm,
     clip_by_value as clip_by_value,
     global_norm as global_norm,
 )
-from ._internal.control_flow import cond as cond, while_loop as while_loop
+from ._internal.control_flow import case as case, cond as cond, while_loop as while_loop
 from ._internal.dtypes import (
     DType as DType,  # noqa: A004
     as_dtype as as_dtype,
@@ -46,6 +64,7 @@ from ._internal.execution_mode import (
     enable_v2_behavior as enable_v2_behavior,
     executing_eagerly as executing_eagerly,
 )
+from ._internal.functional_ops import foldl as foldl, foldr as foldr, map_fn as map_fn, scan as scan
 from ._internal.gradients import (
     NotDifferentiable as NotDifferentiable,
     RegisterGradient as RegisterGradient,
@@ -258,7 +277,7 @@ def __getattr__(name: str):  # noqa: ANN202
     import importlib
 
     if name in ("nn", "data", "train", "test", "testing", "datasets", "extend", "summary", "distribute", "logging",
-                "app", "flags", "initializers", "compat", "layers", "losses", "metrics"):
+                "app", "flags", "initializers", "compat", "layers", "losses", "metrics", "debugging"):
         return importlib.import_module(f"{__name__}.{name}")
     from ._internal.tf1_names import missing_attribute
 

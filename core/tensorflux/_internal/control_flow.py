@@ -3,7 +3,8 @@
 The branch and loop functions are traced once into graphs of their own (``function_graph``); the op holds them as
 tokens and runs only what its predicate picks. ``If``'s gradient is another ``If`` on the same predicate whose
 branches are the gradients of each branch graph (traced with ``tf.gradients`` inside it), so second derivatives
-follow the same rule. Gradients through ``While`` are not implemented yet.
+follow the same rule. ``While``'s gradient is a ``WhileGrad`` op that reruns the loop and applies the gradient graph
+of its body to each iteration's loop variables, last iteration first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .gradients import gradients, is_differentiable_dtype
 from .graph import Operation, Tensor, get_default_graph
 from .op_builder import apply_op, convert_to_tensor
 from .ops import control_flow_ops  # noqa: F401 - defines If and While
-from .ops.base_array_ops import identity, placeholder, zeros_like
+from .ops.base_array_ops import identity, placeholder, stop_gradient, zeros_like
 from .ops.common import gradient
 from .ops.math_ops import add, less, logical_and
 from .shapes import TensorShape, as_shape
@@ -87,6 +88,57 @@ def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None =
     return result
 
 
+def case(pred_fn_pairs: Any, default: Callable | None = None, exclusive: bool = False, strict: bool = False,
+         name: str = "case") -> Any:
+    """The result of the function paired with the first true predicate, else of ``default``.
+
+    ``pred_fn_pairs`` is a list of ``(scalar bool tensor, callable)`` pairs (or a dict, in its order). Without a
+    ``default``, the last pair's function runs when no predicate is true and the run fails when even its own is
+    false, as in TF. With ``exclusive``, the run fails when more than one predicate is true. Only the chosen
+    function runs; all must return the same structure and dtypes.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.reset_default_graph()
+        >>> x = tf.placeholder(tf.int32, [])
+        >>> y = tf.case([(x < 0, lambda: tf.constant(-1)), (x > 0, lambda: tf.constant(1))], default=lambda: x)
+        >>> sess = tf.Session()
+        >>> [int(sess.run(y, {x: v})) for v in (-5, 0, 7)]
+        [-1, 0, 1]
+    """
+    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(pred_fn_pairs)
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2 or not callable(pair[1]):
+            raise TypeError(f"tf.case: pred_fn_pairs must hold (predicate, callable) pairs, got {pair!r}")
+    if not pairs and default is None:
+        raise ValueError("tf.case: pred_fn_pairs is empty and no default is given")
+    if default is not None and not callable(default):
+        raise TypeError(f"tf.case: default must be callable, got {default!r}")
+    from .check_ops import Assert
+    from .ops.array_ops import stack
+    from .ops.math_ops import cast, reduce_any, reduce_sum
+
+    with get_default_graph().name_scope(name):
+        preds = [convert_to_tensor(p) for p, _ in pairs]
+        checks = []
+        if default is None:
+            checks.append(Assert(reduce_any(stack(preds)), ["Input error: None of conditions evaluated as True:",
+                                                            stack(preds)], summarize=len(preds)))
+            default = pairs.pop()[1]
+        if exclusive and len(preds) > 1:
+            count = reduce_sum(cast(stack(preds), _dtypes.int32))
+            checks.append(Assert(count <= 1, ["Input error: More than one condition evaluated as True:", stack(preds)],
+                                 summarize=len(preds)))
+
+        def chain(k: int) -> Callable:
+            if k == len(pairs):
+                return default
+            return lambda: cond(pairs[k][0], pairs[k][1], chain(k + 1), strict=strict)
+
+        with get_default_graph().control_dependencies(checks):
+            return chain(0)()
+
+
 def _gradient_branch(branch: Branch, diff_in: list, diff_out: list) -> Branch:
     graph = branch.graph
     with graph.as_default(), graph.device(_host_device_name()):
@@ -125,8 +177,27 @@ def _if_grad(op: Operation, *dys: Any) -> list:
 
 @gradient("While")
 def _while_grad(op: Operation, *dys: Any) -> list:
-    raise LookupError(f"Gradient for op '{op.name}' (While) is not implemented yet: tf.while_loop is forward-only "
-                      "here (TF differentiates it); compute gradients outside the loop or unroll it in Python")
+    # One WhileGrad op: it reruns the loop, then applies the body's gradient graph (traced once, with
+    # tf.gradients inside the body's graph) to each iteration's loop variables in reverse order.
+    n = op.attrs["num_loop_vars"]
+    inputs = list(op.inputs)
+    grad_vars = [i for i in range(n) if is_differentiable_dtype(inputs[i])]
+    grad_captured = [i for i in range(n, len(inputs)) if is_differentiable_dtype(inputs[i])]
+    result: list = [None] * len(inputs)
+    if not grad_vars and not grad_captured:
+        return result
+    where = f"gradient of op '{op.name}' (While)"
+    body = lookup(op.attrs["body"], where)
+    body_grad = _gradient_branch(body, grad_vars + grad_captured, grad_vars)
+    wanted = grad_vars + grad_captured
+    fed_dys = [dys[i] for i in wanted]
+    grads = apply_op("WhileGrad", inputs, fed_dys, T=[_base(t) for t in inputs], Tdy=[_base(t) for t in fed_dys],
+                     Tgrad=[_base(inputs[i]) for i in wanted], cond=op.attrs["cond"], body=op.attrs["body"],
+                     body_grad=body_grad.register(), num_loop_vars=n, num_grad_loop_vars=len(grad_vars),
+                     output_shapes=[op.attrs["output_shapes"][i] for i in wanted], name="WhileGrad")
+    for k, i in enumerate(wanted):
+        result[i] = grads[k]
+    return result
 
 
 def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants: Any = None,
@@ -137,7 +208,9 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
 
     ``body`` must keep each variable's dtype, and its shape within ``shape_invariants`` (default: the initial
     shapes). ``parallel_iterations`` and ``swap_memory`` have no effect here: the loop runs one iteration after the
-    other on the host. Gradients through the loop are not implemented yet (a LookupError names the op).
+    other on the host. Gradients flow through the loop to the initial loop variables and to the tensors the
+    functions capture (unless ``back_prop`` is false); the backward pass reruns the loop and keeps every iteration's
+    variables, so its memory grows with the iteration count, as TF's does.
 
     Example:
         >>> import tensorflux as tf
@@ -201,8 +274,10 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
         outs = apply_op("While", fed, T=[_base(t) for t in fed], cond=cond_b.register(), body=body_b.register(),
                         num_loop_vars=len(flat), output_shapes=invariants + [t.shape for t in external],
                         name="While")[:len(flat)]
-    if counted:
-        outs = outs[1:]
+        if counted:
+            outs = outs[1:]
+        if not back_prop:
+            outs = [stop_gradient(t) for t in outs]
     result = pack_as(structure, outs)
     if not return_same_structure and isinstance(result, tuple) and len(result) == 1:
         return result[0]

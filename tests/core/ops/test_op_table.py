@@ -45,11 +45,12 @@ def test_every_op_a_kernel_computes_has_a_table_entry():
     # Graph plumbing, not computation: constants, feeds, variables' storage and control-only nodes, and the input
     # pipeline's iterator ops (tested in tests/core/data).
     plumbing = {"Const", "Placeholder", "VariableV2", "NoOp", "MakeIterator", "IteratorGetNext"}
-    # Host callbacks into Python (tf.py_func) and printing: their results are the user's function's or text on a
-    # stream, tested in tests/core/test_py_func.py and test_logging_ops.py, not numbers a table can hold.
-    plumbing |= {"PyFunc", "PyFuncStateless", "StringFormat", "PrintV2", "Print"}
-    # Functional control flow (tf.cond, tf.while_loop): they run traced user functions, so their values are those
-    # functions'; tested against TF in tests/core/test_control_flow.py.
-    plumbing |= {"If", "While"}
+    # Host callbacks into Python (tf.py_func), printing and run-time checks: their results are the user's function's,
+    # text on a stream or a failed run, tested in tests/core/test_py_func.py, test_logging_ops.py and
+    # test_check_ops.py, not numbers a table can hold.
+    plumbing |= {"PyFunc", "PyFuncStateless", "StringFormat", "PrintV2", "Print", "Assert", "CheckNumerics"}
+    # Functional control flow (tf.cond, tf.while_loop, tf.map_fn): they run traced user functions, so their values
+    # are those functions'; tested against TF in tests/core/test_control_flow.py and test_functional_ops.py.
+    plumbing |= {"If", "While", "WhileGrad", "Scan"}
     computed = {k.op for k in kernels_for_device("cpu")} & set(registered_ops())
     assert computed - plumbing <= {info.op for info in OP_INFOS}, sorted(computed - plumbing - {i.op for i in OP_INFOS})

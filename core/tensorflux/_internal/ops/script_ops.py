@@ -1,5 +1,6 @@
 """Ops that run Python on the host: ``PyFunc`` (``tf.py_func``), and the printing ops behind ``tf.print``
-(``StringFormat`` then ``PrintV2``) and ``tf.Print`` (``Print``).
+(``StringFormat`` then ``PrintV2``) and ``tf.Print`` (``Print``), and the run-time checks ``Assert`` and
+``CheckNumerics``.
 
 Their kernels live in ``script_kernels.py`` and reach every device through the host adapter. All are stateful
 (a Python function may have side effects; a print must print every run), so no pass folds or drops them, and
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dtypes as dt
+from ..op_builder import apply_op
 from ..shapes import TensorShape
 from .common import define, gradient, not_differentiable, same_shape, scalar_shape
 
@@ -42,7 +45,21 @@ define("Print", ["input: T", "*data: U"], ["output: T"],
        shape=same_shape, stateful=True,
        doc="Pass ``input`` through, printing ``message`` and the first ``summarize`` values of each of ``data`` "
            "to stderr (only the first ``first_n`` runs when it is positive).")
-not_differentiable("PyFunc", "PyFuncStateless", "StringFormat", "PrintV2")
+define("Assert", ["condition: bool", "*data: T"], [], {"T": ("list(type)", []), "summarize": ("int", 3)},
+       stateful=True,
+       doc="Fail the run with an InvalidArgumentError listing the first ``summarize`` values of each of ``data`` "
+           "when the scalar ``condition`` is false.")
+define("CheckNumerics", ["tensor: T"], ["output: T"], {"T": ("type", None, dt.FLOATING), "message": "string"},
+       shape=same_shape, stateful=True,
+       doc="Pass ``tensor`` through; fail the run, naming ``message``, when it holds a NaN or an infinity.")
+not_differentiable("PyFunc", "PyFuncStateless", "StringFormat", "PrintV2", "Assert")
+
+
+@gradient("CheckNumerics")
+def _check_numerics_grad(op: Any, grad: Any) -> list:
+    # As TF: the gradient is checked too, so a NaN born in the backward pass is caught where it flows.
+    message = f"Not a number (NaN) or infinity (Inf) values detected in gradient. {op.attrs['message']}"
+    return [apply_op("CheckNumerics", grad, message=message, name="CheckNumerics")[0]]
 
 
 
