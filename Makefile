@@ -26,9 +26,13 @@ $(STAMP): pyproject.toml $(PLUGINS) $(PROTOS) Makefile
 protos: $(STAMP)
 	$(PY) core/tensorflux/proto/_codegen.py
 
+# SCALE-Sim 3.0.0, the reference tests/plugins/tpu_sim check tpu_sim's cycle model against, runs only with
+# numpy<2, which the main venv cannot take: it gets a venv of its own and runs as a subprocess.
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[tf-interop]'
 	$(PY) -m pip install -q --no-deps 'tf-keras==2.21.*'
+	$(PYTHON) -m venv $(VENV)/scalesim
+	$(VENV)/scalesim/bin/python -m pip install -q 'scalesim==3.0.0' 'numpy<2'
 	touch $(TEST_STAMP)
 
 install: $(STAMP)
@@ -55,6 +59,6 @@ clean:
 # Coverage-guided fuzzing (atheris) of every parser, FUZZ_SECONDS each; corpus and crashes in build/fuzz/<parser>/.
 # `make test` runs the short property-based version (tests/fuzz). See docs/hardening.md.
 FUZZ_SECONDS ?= 60
-FUZZ_PARSERS ?= graph_def graph_def_file meta_graph native_index native_checkpoint npz checkpoint_state idx idx_gz
+FUZZ_PARSERS ?= graph_def graph_def_file meta_graph native_index native_checkpoint npz tf_bundle_index tf_bundle_entry checkpoint_state idx idx_gz
 fuzz: $(STAMP)
 	for p in $(FUZZ_PARSERS); do $(PY) tests/fuzz/run.py $$p $(FUZZ_SECONDS) build/fuzz || exit 1; done

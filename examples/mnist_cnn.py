@@ -13,6 +13,11 @@ loss (every --summary-every steps) are written to DIR for ``tensorboard --logdir
 With --distributed each MPI rank trains on its shard of the training set and gradients are averaged
 across ranks (tf.distribute). --batch-size stays the global batch, split evenly among the ranks, so
 the run takes the same optimization steps as a single process; only rank 0 prints and logs.
+
+    python examples/mnist_cnn.py --device tpu_sim
+
+On the simulated TPU (the tpu_sim plugin; '/tpu:0' works too) it also prints the simulated time and MXU
+utilization of a training step on the simulated chip (TENSORFLUX_TPU_CHIP, default v3).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from tqdm import tqdm
 
 import tensorflux as tf
+from tensorflux.extend import canonical_device
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -90,6 +96,20 @@ def deepnn(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.matmul(h_fc1_drop, w) + b, keep_prob
 
 
+def tpu_sim_summary(device: str | None) -> str:
+    """One line on the last step the simulated TPU ran, when the model is on the tpu_sim device; '' otherwise."""
+    if not device or not canonical_device(device).startswith("/tpu_sim:"):
+        return ""
+    import tensorflux_tpu_sim
+
+    report, stats = tensorflux_tpu_sim.last_step_report(), tensorflux_tpu_sim.stats()
+    if report is None:
+        return ""
+    return (f"mnist_cnn: simulated TPU {report.chip.name} training step {report.total_seconds * 1e3:.3f} ms, MXU "
+            f"utilization {report.mxu_utilization:.1%} while busy ({report.step_utilization:.1%} of the step), "
+            f"{report.bound}; {stats['compiles']} compiles, {stats['cache_hits']} cache hits")
+
+
 def main(argv: list[str] | None = None) -> float:
     args = parse_args(argv)
     start = time.perf_counter()
@@ -143,6 +163,7 @@ def main(argv: list[str] | None = None) -> float:
                 bar.set_postfix(loss=f"{loss:.3f}")
         if writer is not None:
             writer.close()
+        simulated = tpu_sim_summary(args.device)  # the last training step, before evaluation runs
         hits = 0
         for i in range(0, mnist.test.num_examples, args.eval_batch_size):
             feed = {x: mnist.test.images[i:i + args.eval_batch_size], y_: mnist.test.labels[i:i + args.eval_batch_size],
@@ -151,6 +172,8 @@ def main(argv: list[str] | None = None) -> float:
     test_accuracy = hits / mnist.test.num_examples
     if not chief:
         return test_accuracy
+    if simulated:
+        print(simulated)
     print(f"mnist_cnn: test accuracy {test_accuracy:.4f}, wall time {time.perf_counter() - start:.1f} s "
           f"({args.steps} steps of {args.batch_size})")
     return test_accuracy

@@ -6,6 +6,7 @@ coverage-guided run (``make fuzz``, tests/fuzz/run.py), so each parser is driven
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -57,6 +58,41 @@ def native_checkpoint(prefix: str, dtype: int, dims: list[int], payload: bytes, 
     raw = body.SerializeToString()
     index = checkpoint_index_pb2.CheckpointIndex(format_version=1, body=raw, body_sha256=hashlib.sha256(raw).digest())
     Path(prefix + ".index").write_bytes(b"TFXINDEX" + index.SerializeToString())
+
+
+def tf_bundle_checkpoint(prefix: str, dtype: int, dims: list[int], payload: bytes, num_shards: int = 1,
+                         **entry: int) -> None:
+    """A TF tensor bundle with one variable 's' whose index is well formed (checksums right) but may lie.
+
+    ``entry`` overrides fields of its BundleEntryProto (offset, size, shard_id, crc32c); by default they
+    describe ``payload`` truthfully.
+    """
+    from tensorflux._internal.checkpoint.formats import crc32c, leveldb_table
+    from tensorflux.proto import tensor_bundle_pb2
+
+    Path(prefix + f".data-00000-of-{num_shards:05d}").write_bytes(payload)
+    header = tensor_bundle_pb2.BundleHeaderProto(num_shards=num_shards)
+    header.version.producer = 1
+    fields = dict(dtype=dtype, offset=0, size=len(payload), crc32c=crc32c.mask(crc32c.value(payload)))
+    record = tensor_bundle_pb2.BundleEntryProto(**{**fields, **entry})
+    for d in dims:
+        record.shape.dim.add(size=d)
+    table = leveldb_table.build_table([(b"", header.SerializeToString()), (b"s", record.SerializeToString())])
+    Path(prefix + ".index").write_bytes(table)
+
+
+@functools.lru_cache(maxsize=1)
+def _tf_bundle_sample() -> tuple[bytes, bytes]:
+    """The index and data file of a small valid bundle (every kind of entry), written by the tf_bundle format."""
+    from tensorflux._internal.checkpoint.formats.tf_bundle import TfBundleFormat
+
+    tensors = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array(7, np.int64),
+               "b": np.array([True, False]), "h": np.ones(2, tf.bfloat16.np_dtype),
+               "s": np.array([b"ab", b"c"], dtype=object)}
+    with tempfile.TemporaryDirectory() as d:
+        prefix = os.path.join(d, "model")
+        TfBundleFormat().write(prefix, tensors)
+        return Path(prefix + ".index").read_bytes(), Path(prefix + ".data-00000-of-00001").read_bytes()
 
 
 def npz_deflate_bomb(path: str, elements: int) -> None:
@@ -140,6 +176,43 @@ def parse_native_checkpoint(data: bytes) -> object:
     return _in_tmp(write, lambda p: (NativeFormat().variables(p), NativeFormat().read(p)))
 
 
+def parse_tf_bundle_index(data: bytes) -> object:
+    """Bytes as a TF tensor bundle's ``.index`` table, beside the data file of the valid sample bundle."""
+    sample_data = _tf_bundle_sample()[1]
+
+    def write(prefix: str) -> None:
+        Path(prefix + ".index").write_bytes(data)
+        Path(prefix + ".data-00000-of-00001").write_bytes(sample_data)
+
+    def read(prefix: str) -> object:
+        reader = tf.train.NewCheckpointReader(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        return shapes, [reader.get_tensor(name) for name in shapes]
+
+    return _in_tmp(write, read)
+
+
+def parse_tf_bundle_entry(data: bytes) -> object:
+    """Bytes as the BundleEntryProto of tensor 's' in a well-formed index (checksums right), beside the sample data."""
+    from tensorflux._internal.checkpoint.formats import leveldb_table
+
+    header = _tf_bundle_sample_header()
+
+    def write(prefix: str) -> None:
+        Path(prefix + ".index").write_bytes(leveldb_table.build_table([(b"", header), (b"s", data)]))
+        Path(prefix + ".data-00000-of-00001").write_bytes(_tf_bundle_sample()[1])
+
+    from tensorflux._internal.checkpoint.formats.tf_bundle import TfBundleFormat
+
+    return _in_tmp(write, lambda p: (TfBundleFormat().variables(p), TfBundleFormat().read(p)))
+
+
+def _tf_bundle_sample_header() -> bytes:
+    from tensorflux._internal.checkpoint.formats import leveldb_table
+
+    return leveldb_table.read_table(_tf_bundle_sample()[0], "sample")[0][1]
+
+
 def parse_npz(data: bytes) -> object:
     """Bytes as an npz checkpoint."""
     from tensorflux._internal.checkpoint.formats.npz import NpzFormat
@@ -186,6 +259,8 @@ PARSERS: dict[str, Callable[[bytes], object]] = {
     "native_index": parse_native_index,
     "native_checkpoint": parse_native_checkpoint,
     "npz": parse_npz,
+    "tf_bundle_index": parse_tf_bundle_index,
+    "tf_bundle_entry": parse_tf_bundle_entry,
     "checkpoint_state": parse_checkpoint_state,
     "idx": parse_idx,
     "idx_gz": parse_idx_raw,
@@ -194,6 +269,7 @@ PARSERS: dict[str, Callable[[bytes], object]] = {
 
 def seeds() -> dict[str, list[bytes]]:
     """Valid inputs for each parser: the starting points for bit flips and truncations."""
+    from tensorflux._internal.checkpoint.formats import leveldb_table
     from tensorflux._internal.checkpoint.formats.native import NativeFormat
     from tensorflux._internal.checkpoint.formats.npz import NpzFormat
 
@@ -205,6 +281,9 @@ def seeds() -> dict[str, list[bytes]]:
         tf.add_to_collection("outputs", y)
         tf.constant(["a", "bc"], name="s")
         tf.constant(3, shape=[4], name="fill")
+        # Control flow: the seeds carry a function library (If and While bodies as FunctionDefs).
+        tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, tf.cond(i > 0, lambda: a * 2.0, lambda: a)),
+                      (0, tf.reduce_sum(y)), name="loop")
         gdef = g.as_graph_def()
         meta = tf.train.export_meta_graph(graph=g)
     out = {
@@ -230,6 +309,8 @@ def seeds() -> dict[str, list[bytes]]:
     out["native_index"] = [index]
     out["native_checkpoint"] = [body]
     out["npz"] = [npz, compressed.getvalue()]
+    out["tf_bundle_index"] = [_tf_bundle_sample()[0]]
+    out["tf_bundle_entry"] = [value for key, value in leveldb_table.read_table(_tf_bundle_sample()[0], "sample") if key]
     return out
 
 

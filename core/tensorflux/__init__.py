@@ -85,6 +85,7 @@ from ._internal.graph import (
     reset_default_graph as reset_default_graph,
 )
 from ._internal.indexed_slices import IndexedSlices as IndexedSlices, IndexedSlicesValue as IndexedSlicesValue
+from ._internal.init_scope import init_scope as init_scope
 from ._internal.initializers import (
     constant_initializer as constant_initializer,
     glorot_normal_initializer as glorot_normal_initializer,
@@ -94,12 +95,24 @@ from ._internal.initializers import (
     random_normal_initializer as random_normal_initializer,
     random_uniform_initializer as random_uniform_initializer,
     truncated_normal_initializer as truncated_normal_initializer,
+    uniform_unit_scaling_initializer as uniform_unit_scaling_initializer,
     variance_scaling_initializer as variance_scaling_initializer,
     zeros_initializer as zeros_initializer,
 )
 from ._internal.linalg_ops import einsum as einsum, norm as norm
 from ._internal.logging_ops import Print as Print, print_v2 as print  # noqa: A004 - TF's name
 from ._internal.op_builder import convert_to_tensor as convert_to_tensor
+from ._internal.ops.array_composites import (
+    boolean_mask as boolean_mask,
+    broadcast_to as broadcast_to,
+    invert_permutation as invert_permutation,
+    lin_space as lin_space,
+    linspace as linspace,
+    meshgrid as meshgrid,
+    segment_sum as segment_sum,
+    sequence_mask as sequence_mask,
+    unsorted_segment_mean as unsorted_segment_mean,
+)
 from ._internal.ops.array_ops import (
     concat as concat,
     constant as constant,
@@ -107,6 +120,7 @@ from ._internal.ops.array_ops import (
     fill as fill,
     gather as gather,
     identity as identity,
+    identity_n as identity_n,
     one_hot as one_hot,
     ones as ones,
     ones_like as ones_like,
@@ -131,6 +145,17 @@ from ._internal.ops.array_ops import (
     zeros as zeros,
     zeros_like as zeros_like,
 )
+from ._internal.ops.binary_math_ops import (
+    atan2 as atan2,
+    div as div,
+    div_no_nan as div_no_nan,
+    log_sigmoid as log_sigmoid,
+    realdiv as realdiv,
+    reduce_logsumexp as reduce_logsumexp,
+    truncatediv as truncatediv,
+    truncatemod as truncatemod,
+)
+from ._internal.ops.image_ops import depth_to_space as depth_to_space, space_to_depth as space_to_depth
 from ._internal.ops.math_ops import (
     abs as abs,  # noqa: A004
     add as add,
@@ -143,6 +168,7 @@ from ._internal.ops.math_ops import (
     equal as equal,
     exp as exp,
     floor as floor,
+    floor_div as floor_div,
     floordiv as floordiv,
     greater as greater,
     greater_equal as greater_equal,
@@ -156,6 +182,7 @@ from ._internal.ops.math_ops import (
     matmul as matmul,
     maximum as maximum,
     minimum as minimum,
+    mod as floormod,
     mod as mod,
     multiply as mul,  # noqa: F401
     multiply as multiply,
@@ -184,12 +211,38 @@ from ._internal.ops.math_ops import (
     to_int64 as to_int64,
     truediv as truediv,
 )
+from ._internal.ops.matrix_ops import (
+    diag as diag,
+    diag_part as diag_part,
+    eye as eye,
+    matrix_band_part as matrix_band_part,
+    matrix_diag as matrix_diag,
+    matrix_diag_part as matrix_diag_part,
+    matrix_set_diag as matrix_set_diag,
+)
 from ._internal.ops.nn_ops import sigmoid as sigmoid, tanh as tanh  # TF 1.x has both as tf.* and tf.nn.*
 from ._internal.ops.random_ops import (
     random_normal as random_normal,
     random_uniform as random_uniform,
     set_random_seed as set_random_seed,
     truncated_normal as truncated_normal,
+)
+from ._internal.ops.scan_ops import (
+    cumprod as cumprod,
+    cumsum as cumsum,
+    reverse as reverse,
+    reverse as reverse_v2,
+    reverse_sequence as reverse_sequence,
+)
+from ._internal.ops.scatter_nd_ops import (
+    gather_nd as gather_nd,
+    scatter_nd as scatter_nd,
+    tensor_scatter_add as tensor_scatter_add,
+    tensor_scatter_nd_add as tensor_scatter_nd_add,
+    tensor_scatter_nd_sub as tensor_scatter_nd_sub,
+    tensor_scatter_nd_update as tensor_scatter_nd_update,
+    tensor_scatter_sub as tensor_scatter_sub,
+    tensor_scatter_update as tensor_scatter_update,
 )
 from ._internal.ops.sparse_ops import (
     scatter_add as scatter_add,
@@ -198,11 +251,35 @@ from ._internal.ops.sparse_ops import (
     unique as unique,
     unsorted_segment_sum as unsorted_segment_sum,
 )
+from ._internal.ops.special_math_ops import (
+    acos as acos,
+    acosh as acosh,
+    asin as asin,
+    asinh as asinh,
+    atan as atan,
+    atanh as atanh,
+    cos as cos,
+    cosh as cosh,
+    digamma as digamma,
+    erf as erf,
+    erfc as erfc,
+    expm1 as expm1,
+    is_finite as is_finite,
+    is_inf as is_inf,
+    is_nan as is_nan,
+    lgamma as lgamma,
+    polygamma as polygamma,
+    sin as sin,
+    sinh as sinh,
+    tan as tan,
+    zeta as zeta,
+)
 from ._internal.ops.state_ops import (
     group as group,  # noqa: A004
     no_op as no_op,
     tuple as tuple,
 )
+from ._internal.ops.svd_ops import svd as svd
 from ._internal.py_func import numpy_function as numpy_function, py_func as py_func
 from ._internal.serialization.graph_def import import_graph_def as import_graph_def
 from ._internal.session import (
@@ -238,6 +315,7 @@ from ._internal.variables import (
     trainable_variables as trainable_variables,
     variables_initializer as variables_initializer,
 )
+from .proto.event_pb2 import LogMessage as LogMessage, SessionLog as SessionLog  # TF 1.x's tf.SessionLog
 
 # Core's own op families, formats and optimizers are a plugin like any other, handed to the plugin manager here
 # so that the manager (below them) never imports them.
@@ -277,7 +355,8 @@ def __getattr__(name: str):  # noqa: ANN202
     import importlib
 
     if name in ("nn", "data", "train", "test", "testing", "datasets", "extend", "summary", "distribute", "logging",
-                "app", "flags", "initializers", "compat", "layers", "losses", "metrics", "debugging"):
+                "app", "flags", "initializers", "compat", "layers", "losses", "metrics", "debugging", "io",
+                "python_io", "graph_util", "math", "linalg", "image"):
         return importlib.import_module(f"{__name__}.{name}")
     from ._internal.tf1_names import missing_attribute
 

@@ -1,4 +1,4 @@
-"""The ``tensorflux`` command line: ``python -m tensorflux plugins|devices|ops|info [--json]``."""
+"""The ``tensorflux`` command line: ``python -m tensorflux plugins|devices|ops|info [--json]``, and plugins' commands."""
 
 from __future__ import annotations
 
@@ -120,6 +120,23 @@ def _print_ops(report: list[dict]) -> None:
     print(_table(rows, ["op"] + devices))
 
 
+def plugin_commands() -> dict:
+    """Subcommands from the plugins' ``tensorflux_cli_commands`` hooks; a failing hook is reported, not raised."""
+    import warnings
+
+    from ._internal.plugins import MANAGER, PluginWarning
+
+    MANAGER.ensure_discovered()
+    found: dict = {}
+    for impl in MANAGER.pm.hook.tensorflux_cli_commands.get_hookimpls():
+        try:
+            found.update(dict(impl.function()))
+        except Exception as exc:  # noqa: BLE001 - one plugin's broken command must not take the others down
+            warnings.warn(f"plugin '{impl.plugin_name}': tensorflux_cli_commands raised {type(exc).__name__}: {exc}",
+                          PluginWarning, stacklevel=2)
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tensorflux`` console script.
 
@@ -140,7 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "devices":
             cmd.add_argument("--no-check", action="store_true",
                              help="skip the health checks (each builds and runs a few kernels in a child process)")
+    extra = {name: c for name, c in plugin_commands().items() if name not in sub.choices}
+    for name, command in sorted(extra.items()):
+        command.add_arguments(sub.add_parser(name, help=command.help, description=command.help))
     args = parser.parse_args(argv)
+    if args.command in extra:
+        return int(extra[args.command].run(args) or 0)
     report: Any = {"plugins": plugins_report, "devices": lambda: devices_report(not args.no_check),
                    "info": info_report}.get(
         args.command, lambda: ops_report(args.device))()

@@ -16,6 +16,7 @@ from typing import Any
 
 from ._internal.data.dataset import Dataset as Dataset, DatasetV1 as DatasetV1
 from ._internal.data.iterator import Iterator as Iterator
+from ._internal.data.readers import TextLineDataset as TextLineDataset, TFRecordDataset as TFRecordDataset
 from ._internal.data.transforms import AUTOTUNE as AUTOTUNE
 
 experimental = SimpleNamespace(AUTOTUNE=AUTOTUNE)

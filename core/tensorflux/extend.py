@@ -11,6 +11,7 @@ Example:
 # What every device with its own memory writes otherwise: pooled buffers, the array handle, copies, program cache.
 from ._internal.buffer_device import BufferDevice as BufferDevice, Kernels as Kernels, ProgramCache as ProgramCache
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
+from ._internal.checkpoint.kernels import checkpoint_kernels as checkpoint_kernels
 from ._internal.control_flow_kernels import control_flow_kernels as control_flow_kernels
 from ._internal.data.kernels import dataset_kernels as dataset_kernels
 from ._internal.device_array_kernels import device_array_kernels as device_array_kernels
@@ -46,10 +47,17 @@ from ._internal.geometry import (  # what every device recomputes: window geomet
     uniform_on_host as uniform_on_host,
     window_counts as window_counts,
 )
+from ._internal.geometry3d import (  # the same for the 3-D window ops (Conv3D, MaxPool3D, AvgPool3D)
+    Window3D as Window3D,
+    conv3d_geometry as conv3d_geometry,
+    pool3d_geometry as pool3d_geometry,
+    to_ndhwc as to_ndhwc,
+)
 from ._internal.gradients import not_differentiable as not_differentiable, register_gradient as register_gradient
 from ._internal.op_builder import apply_op as apply_op, constant_value as constant_value
 from ._internal.op_family import OpFamily as OpFamily
 from ._internal.ops.slicing import index_from_spec as index_from_spec
+from ._internal.passes.clusters import Segment as Segment, SegmentNode as SegmentNode  # Device.compile_segment's input
 from ._internal.placement import PlacementWarning as PlacementWarning
 from ._internal.plugins import (
     PluginWarning as PluginWarning,
@@ -86,6 +94,7 @@ from ._internal.strided_layout import (  # how a kernel walks C-contiguous buffe
 
 # Summary kernels of every device build the same host-side protos, so they share core's encoders.
 from ._internal.summary.encode import (
+    audio_summary as audio_summary,
     histogram_summary as histogram_summary,
     image_summary as image_summary,
     merge_summary as merge_summary,

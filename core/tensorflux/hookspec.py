@@ -28,8 +28,12 @@ CONTRACT_VERSION = "1.0"
 # and exact semantics are documented in docs/architecture.md ("Fused ops") and checked by the conformance
 # suite against the unfused composition.
 FUSED_OPS = {
-    "_FusedConv2D": "Conv2D, then a per-channel bias add, an optional activation (relu), then an optional 2x2 max pool",
+    "_FusedConv2D": "Conv2D, then a per-channel bias add, an optional activation (relu), then an optional 2x2 max pool; "
+                    "kernels that take the `residual` attr also add a 4th input of the output's shape before the "
+                    "activation and apply relu6, those that take `filter_const` are told when the filter is constant",
     "_FusedMaxPoolGrad": "MaxPoolGrad whose incoming gradient is masked by ReluGrad at the pool's input",
+    "_FusedScaleShift": "x * scale + offset, per channel along the last axis (constants), then an optional relu or "
+                        "relu6: an inference batch norm no convolution absorbs",
     "_MatMulApplyAdam": "ApplyAdam whose gradient is MatMul(a, b) (with its transpose attrs), computed blockwise",
 }
 
@@ -73,6 +77,15 @@ def tensorflux_versions() -> dict:
 
     Optional, and called only by ``info``, so it may import its libraries. Example return value:
     ``{"pyopencl": "2026.1.4", "PoCL": "3.0-rc2 (LLVM 14.0.6)"}``.
+    """
+
+
+@hookspec
+def tensorflux_cli_commands() -> dict:
+    """Subcommands the plugin adds to ``python -m tensorflux``: ``{name: command}``.
+
+    ``command`` has ``help`` (one line), ``add_arguments(parser)`` (an argparse subparser) and ``run(args)``
+    returning the exit status. Called only by the command line; a name core already uses is skipped.
     """
 
 

@@ -10,12 +10,14 @@ from ._internal.initializers import (
     Constant as constant,
     GlorotNormal as glorot_normal,
     GlorotUniform as glorot_uniform,
+    Identity as identity,
     Initializer as Initializer,
     Ones as ones,
     Orthogonal as orthogonal,
     RandomNormal as random_normal,
     RandomUniform as random_uniform,
     TruncatedNormal as truncated_normal,
+    UniformUnitScaling as uniform_unit_scaling,
     VarianceScaling as variance_scaling,
     Zeros as zeros,
     he_normal as he_normal,
@@ -32,6 +34,6 @@ from ._internal.variables import (
 
 __all__ = [
     "Initializer", "constant", "glorot_normal", "glorot_uniform", "global_variables", "he_normal", "he_uniform",
-    "lecun_normal", "lecun_uniform", "local_variables", "ones", "orthogonal", "random_normal", "random_uniform",
-    "tables_initializer", "truncated_normal", "variables", "variance_scaling", "zeros",
+    "identity", "lecun_normal", "lecun_uniform", "local_variables", "ones", "orthogonal", "random_normal",
+    "random_uniform", "tables_initializer", "truncated_normal", "uniform_unit_scaling", "variables", "variance_scaling", "zeros",
 ]

@@ -15,12 +15,20 @@ from ._internal.metrics import (
     false_positives as false_positives,
     mean as mean,
     mean_absolute_error as mean_absolute_error,
+    mean_iou as mean_iou,
     mean_squared_error as mean_squared_error,
     precision as precision,
     recall as recall,
     root_mean_squared_error as root_mean_squared_error,
     true_negatives as true_negatives,
     true_positives as true_positives,
+)
+from ._internal.metrics_at_k import (
+    precision_at_k as precision_at_k,
+    precision_at_top_k as precision_at_top_k,
+    recall_at_k as recall_at_k,
+    recall_at_top_k as recall_at_top_k,
+    sparse_precision_at_k as sparse_precision_at_k,
 )
 from ._internal.metrics_auc import auc as auc
 

@@ -1,7 +1,8 @@
 """TensorBoard summaries (``tf.summary``): summary ops, ``merge``/``merge_all`` and ``FileWriter``.
 
 Summary ops produce a serialized ``Summary`` proto; run them and pass the result to
-``FileWriter.add_summary``. The files are standard TensorBoard event files:
+``FileWriter.add_summary``. ``FileWriter`` also writes the graph, a traced step's ``RunMetadata``
+(``add_run_metadata``) and ``SessionLog`` events (``add_session_log``). The files are standard TensorBoard event files:
 ``tensorboard --logdir DIR`` shows them.
 
 Example:
@@ -17,6 +18,7 @@ Example:
 """
 
 from ._internal.ops.summary_ops import (
+    audio as audio,
     histogram as histogram,
     image as image,
     merge as merge,
@@ -26,7 +28,8 @@ from ._internal.ops.summary_ops import (
     text as text,
 )
 from ._internal.summary.writer import FileWriter as FileWriter
-from .proto.event_pb2 import Event as Event
+from ._internal.summary.writer_cache import FileWriterCache as FileWriterCache
+from .proto.event_pb2 import Event as Event, SessionLog as SessionLog, TaggedRunMetadata as TaggedRunMetadata
 from .proto.summary_pb2 import (
     HistogramProto as HistogramProto,
     Summary as Summary,

@@ -92,7 +92,40 @@ def _pick(i: int, num: int) -> Callable:
 
 RNG_VALUES = np.random.default_rng(7)
 
+
+def _uniform_cases(fn: Callable, low: float, high: float) -> list:
+    """Unary cases whose inputs stay in (low, high): the domain of asin, atanh, acosh, tan's one branch."""
+    return [Case(fn, [[2, 3]], values=[RNG_VALUES.uniform(low, high, [2, 3])]),
+            Case(fn, [[3, 1, 2]], values=[RNG_VALUES.uniform(low, high, [3, 1, 2])], dynamic=True)]
+
 TABLE: dict[str, list] = {
+    "Sin": unary_cases(tf.sin),
+    "Cos": unary_cases(tf.cos),
+    "Tan": _uniform_cases(tf.tan, -1.2, 1.2),
+    "Asin": _uniform_cases(tf.asin, -0.9, 0.9),
+    "Acos": _uniform_cases(tf.acos, -0.9, 0.9),
+    "Atan": unary_cases(tf.atan),
+    "Sinh": unary_cases(tf.sinh),
+    "Cosh": unary_cases(tf.cosh),
+    "Asinh": unary_cases(tf.asinh),
+    "Acosh": _uniform_cases(tf.acosh, 1.2, 3.0),
+    "Atanh": _uniform_cases(tf.atanh, -0.9, 0.9),
+    "Expm1": unary_cases(tf.expm1),
+    "Erf": unary_cases(tf.erf),
+    "Erfc": unary_cases(tf.erfc),
+    "Lgamma": unary_cases(tf.lgamma, "pos"),
+    "Digamma": unary_cases(tf.digamma, "pos"),
+    # Polygamma and Zeta are differentiable in their second argument only, as in TF.
+    "Polygamma": [Case(lambda x: tf.polygamma(tf.constant([[1.0, 2.0, 3.0]], tf.float64), x), [[2, 3]], "pos")],
+    "Zeta": [Case(lambda q: tf.zeta(tf.constant([[2.0, 3.0, 4.5]], tf.float64), q), [[2, 3]], "pos")],
+    "Softsign": unary_cases(tf.nn.softsign),
+    "Selu": unary_cases(tf.nn.selu, "distinct"),  # its slope jumps at 0
+    "Atan2": binary_cases(tf.atan2, "distinct"),
+    "DivNoNan": binary_cases(tf.div_no_nan, "distinct"),
+    "Xdivy": binary_cases(tf.math.xdivy, "distinct"),
+    "Xlogy": [Case(tf.math.xlogy, [[2, 3], [2, 3]], values=[RNG_VALUES.uniform(-2, 2, [2, 3]),
+                                                              RNG_VALUES.uniform(0.5, 2, [2, 3])])],
+    "IdentityN": [Case(lambda a, b: tf.identity_n([a, b])[1] * 3.0 + tf.identity_n([a, b])[0], [[2, 3], [2, 3]])],
     "AddV2": binary_cases(tf.add),
     "Sub": binary_cases(tf.subtract),
     "Mul": binary_cases(tf.multiply),
@@ -263,7 +296,7 @@ def _core_family(op_def: Any) -> bool:
 def test_every_differentiable_core_op_has_a_gradient():
     class FakeOp:
         def __init__(self, op_def: Any) -> None:
-            self.op_def, self.type, self.name = op_def, op_def.name, op_def.name
+            self.op_def, self.type, self.name, self.attrs = op_def, op_def.name, op_def.name, {}
 
     missing = []
     for op_def in CORE_OPS.op_defs:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
+from tensorflux.extend import PlacementWarning
 
 
 # -- names -------------------------------------------------------------------------------
@@ -160,11 +161,18 @@ def test_ops_placed_on_the_cpu_run():
     np.testing.assert_array_equal(tf.Session().run(y), [3.0, 6.0])
 
 
-def test_op_on_missing_device_fails_at_run_naming_op_and_device():
-    with tf.device("/device:TPU:3"):
+def test_op_on_missing_device_runs_elsewhere_or_fails_naming_op_and_device():
+    # As TF: with soft placement (our default) a script pinned to a device this machine lacks still runs, and
+    # says so; without it, the run fails naming the op, the device and the devices there are.
+    with tf.device("/device:NOWHERE:3"):
         y = tf.constant(1.0, name="far_away")
-    with pytest.raises(tf.errors.NotFoundError, match=r"far_away.*/tpu:3.*available: .*/cpu:0"):
-        tf.Session().run(y)
+    with pytest.warns(PlacementWarning, match=r"far_away.*/nowhere:3, which is not available.*\n.*/nowhere:3: "
+                                              r"no such device is available \(available: .*/cpu:0"):
+        assert tf.Session().run(y) == 1.0
+    strict = tf.Session(config=tf.ConfigProto(allow_soft_placement=False))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"far_away.*/nowhere:3, but no such device.*"
+                                                             r"allow_soft_placement=False"):
+        strict.run(y)
 
 
 # -- control dependencies ---------------------------------------------------------------------

@@ -103,3 +103,46 @@ def test_initializers_namespace():
     assert tf.initializers.glorot_uniform is tf.glorot_uniform_initializer
     assert tf.initializers.variables is tf.variables_initializer
     assert tf.initializers.global_variables is tf.global_variables_initializer
+
+
+def _draw_tf(tfr, init, shape, dtype=None):
+    with tfr.Graph().as_default(), tfr.Session() as sess:
+        return sess.run(init(shape, dtype=dtype or tfr.float32))
+
+
+@pytest.mark.parametrize("shape, gain", [([3, 3], 1.0), ([2, 4], 0.5), ([4, 2], 2.0)])
+def test_identity_matches_tf(tfr, shape, gain):
+    ours = _draw(tf.initializers.identity(gain=gain), shape)
+    theirs = _draw_tf(tfr, tfr.initializers.identity(gain=gain), shape)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+    assert _draw(tf.initializers.identity(), [2, 2], tf.float64).dtype == np.float64
+
+
+def test_identity_refuses_other_ranks_and_dtypes():
+    with pytest.raises(ValueError, match="only be used for 2D matrices"):
+        tf.initializers.identity()([2, 2, 2])
+    with pytest.raises(ValueError, match="floating point dtype"):
+        tf.initializers.identity(dtype=tf.int32)
+    assert tf.initializers.identity(3.0).get_config() == {"gain": 3.0, "dtype": "float32"}
+
+
+def test_identity_slices_its_partition():
+    part = type("PartitionInfo", (), {"full_shape": [4, 4], "var_offset": [2, 0]})()
+    np.testing.assert_array_equal(_draw(lambda s, dtype: tf.initializers.identity()(s, dtype, part), [2, 4]),
+                                  np.eye(4)[2:])
+
+
+@pytest.mark.parametrize("shape, factor", [([400, 50], 1.0), ([5, 5, 16, 8], 1.43)])
+def test_uniform_unit_scaling_has_tf_limit_and_variance(tfr, shape, factor):
+    # The streams differ, so the draws are compared by what they promise: TF's support [-m, m], uniform on it.
+    limit = factor * math.sqrt(3.0 / math.prod(shape[:-1]))
+    ours = _draw(tf.uniform_unit_scaling_initializer(factor=factor, seed=3), shape)
+    theirs = _draw_tf(tfr, tfr.uniform_unit_scaling_initializer(factor=factor, seed=3), shape)
+    for values in (ours, theirs):
+        assert values.shape == tuple(shape) and np.abs(values).max() <= limit
+        np.testing.assert_allclose(values.var(), limit ** 2 / 3, rtol=0.05)
+    np.testing.assert_allclose(np.abs(ours).max(), np.abs(theirs).max(), rtol=0.01)
+    assert tf.initializers.uniform_unit_scaling is tf.uniform_unit_scaling_initializer
+    config = tf.uniform_unit_scaling_initializer(2.0, seed=1).get_config()
+    assert config == tfr.uniform_unit_scaling_initializer(2.0, seed=1).get_config()

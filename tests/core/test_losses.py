@@ -105,3 +105,35 @@ def test_bad_arguments_are_refused():
         tf.losses.mean_squared_error(np.zeros((4, 3)), np.zeros((4, 3)), weights=np.ones(4))
     with pytest.raises(ValueError, match="labels must not be None"):
         tf.losses.absolute_difference(None, [1.0])
+
+
+@pytest.mark.parametrize("weights_name", ["scalar", "zero", "per_example", "full"])
+def test_mean_pairwise_squared_error_matches_tf(tfr, weights_name):
+    def evaluate(lib):
+        with lib.Graph().as_default():
+            x = lib.constant(LOGITS, name="x")
+            loss = lib.losses.mean_pairwise_squared_error(TARGETS, x, weights=WEIGHTS[weights_name])
+            (grad,) = lib.gradients(loss, [x])
+            with lib.Session() as sess:
+                value, g = sess.run([loss, grad])
+            return value, g, loss.name, loss.shape.as_list(), [t.name for t in lib.losses.get_losses()]
+
+    theirs, ours = evaluate(tfr), evaluate(tf)
+    assert ours[2:] == theirs[2:]
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_mean_pairwise_squared_error_of_rank_3_and_one_entry(tfr):
+    labels = RNG.normal(size=(2, 3, 2)).astype(np.float32)
+    predictions = RNG.normal(size=(2, 3, 2)).astype(np.float32)
+    results = []
+    for lib in (tfr, tf):
+        with lib.Graph().as_default(), lib.Session() as sess:
+            results.append(sess.run([lib.losses.mean_pairwise_squared_error(labels, predictions),
+                                     lib.losses.mean_pairwise_squared_error([[1.0]], [[3.0]])]))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5)
+    with pytest.raises(ValueError, match="must not be None"):
+        tf.losses.mean_pairwise_squared_error(None, [1.0])
+    with pytest.raises(ValueError, match="can not be broadcast"):
+        tf.losses.mean_pairwise_squared_error(TARGETS, LOGITS, weights=np.ones(4, np.float32))

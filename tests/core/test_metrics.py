@@ -39,6 +39,9 @@ METRICS = {
     "auc_minoring": lambda lib, y, s, c, g, w: lib.metrics.auc(y, s, weights=w, summation_method="minoring",
                                                                thresholds=[0.25, 0.5, 0.75]),
     "auc_majoring": lambda lib, y, s, c, g, w: lib.metrics.auc(y, s, weights=w, summation_method="majoring"),
+    "mean_iou": lambda lib, y, s, c, g, w: lib.metrics.mean_iou(c, g, 3, weights=w),
+    "mean_iou_absent_class": lambda lib, y, s, c, g, w: lib.metrics.mean_iou(lib.reshape(c, [2, 4]),
+                                                                             lib.reshape(g, [2, 4]), 5, weights=w),
 }
 
 

@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
         import tensorflux  # noqa: F401 - instrumented for coverage feedback
         import tensorflux._internal.checkpoint.formats.native  # noqa: F401
         import tensorflux._internal.checkpoint.formats.npz  # noqa: F401
+        import tensorflux._internal.checkpoint.formats.tf_bundle  # noqa: F401
         import tensorflux._internal.checkpoint.reader  # noqa: F401
         import tensorflux._internal.checkpoint.state  # noqa: F401
         import tensorflux.datasets.mnist  # noqa: F401

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux.extend import kernels_for_device, list_devices, plugin_infos, reference_kernels
+from tensorflux.extend import PlacementWarning, kernels_for_device, list_devices, plugin_infos, reference_kernels
 from tests.installed_plugins import installed
 from tests.sdk.strict_device import ENTRY_POINT as STRICT_PLUGIN
 
@@ -313,7 +313,11 @@ def test_two_plugins_registering_the_same_kernel_are_an_error_naming_both(tmp_pa
 
 
 def test_a_device_that_does_not_exist_is_an_error_naming_the_ones_that_do(device):
+    # Refused without soft placement; with it (the default) the ops run elsewhere and the warning says why.
     with tf.device("/strict:7"):
         y = tf.constant(1.0) + 1.0
-    with pytest.raises(tf.errors.NotFoundError, match=r"'/strict:7'.*no such device.*/strict:0"):
-        tf.Session().run(y)
+    strict = tf.Session(config=tf.ConfigProto(allow_soft_placement=False))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"/strict:7, but no such device.*/strict:0"):
+        strict.run(y)
+    with pytest.warns(PlacementWarning, match=r"/strict:7: no such device is available \(available: .*/strict:0"):
+        assert tf.Session().run(y) == 2.0

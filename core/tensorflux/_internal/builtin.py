@@ -5,19 +5,32 @@ from __future__ import annotations
 
 from ..hookspec import CONTRACT_VERSION, hookimpl
 from .ops import (  # noqa: F401 - each defines its op family
+    array_composites,
     array_ops,
+    batch_norm_ops,
+    binary_math_ops,
     collective_ops,
+    conv3d_ops,
     conv_ops,
     data_ops,
+    depthwise_ops,
+    image_ops,
+    io_ops,
+    lrn_ops,
     math_ops,
+    matrix_ops,
     nn_ops,
     random_ops,
+    scan_ops,
+    scatter_nd_ops,
     script_ops,
     shape_ops,
     slice_ops,
     sparse_ops,
+    special_math_ops,
     state_ops,
     summary_ops,
+    svd_ops,
     training_ops,
 )
 from .ops.common import CORE_OPS
@@ -34,9 +47,11 @@ def tensorflux_register_ops(registrar) -> None:
 def tensorflux_register_checkpoint_formats(registrar) -> None:
     from .checkpoint.formats.native import NativeFormat
     from .checkpoint.formats.npz import NpzFormat
+    from .checkpoint.formats.tf_bundle import TfBundleFormat
 
     registrar.checkpoint_format("native", NativeFormat())
     registrar.checkpoint_format("npz", NpzFormat())
+    registrar.checkpoint_format("tf_bundle", TfBundleFormat())
 
 
 @hookimpl

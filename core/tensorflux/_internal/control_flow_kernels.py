@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 from .function_graph import runner
+from .variant_kernels import variant_kernels
 
 
 def _truth(value: Any, what: str) -> bool:
@@ -98,10 +99,12 @@ def _empty_stack(shape: Any, dtype: Any, what: str) -> np.ndarray:
 
 
 def control_flow_kernels() -> dict[str, Callable]:
-    """``{op_name: host kernel}`` for If, While, While's gradient and Scan.
+    """``{op_name: host kernel}`` for If, While, While's gradient and Scan, and TF's TensorList and Optional ops
+    (the state of control flow imported from TF).
 
     Example:
-        >>> sorted(control_flow_kernels())
-        ['If', 'Scan', 'While', 'WhileGrad']
+        >>> sorted(control_flow_kernels())[:4]
+        ['EmptyTensorList', 'If', 'OptionalFromValue', 'OptionalGetValue']
     """
-    return {"If": if_kernel, "While": while_kernel, "WhileGrad": while_grad_kernel, "Scan": scan_kernel}
+    return {"If": if_kernel, "While": while_kernel, "WhileGrad": while_grad_kernel, "Scan": scan_kernel,
+            **variant_kernels()}

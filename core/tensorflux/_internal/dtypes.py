@@ -101,6 +101,12 @@ _BY_NAME.update({"half": float16, "float": float32, "double": float64, "bool_": 
 _BY_ENUM = {d.enum: d for d in ALL_DTYPES}
 _BY_NP = {d.np_dtype: d for d in ALL_DTYPES if d is not string}
 
+# TF's handle type: a TensorList or Optional (the state of control flow imported from TF), one host object per
+# element. In no dtype family (and not in ALL_DTYPES): only those ops and control flow take it.
+variant = DType("variant", np.object_, 21, "variant")
+_BY_NAME[variant.name] = variant
+_BY_ENUM[variant.enum] = variant
+
 
 def as_dtype(value: Any) -> DType:
     """Convert a DType, name, numpy dtype, TF enum value or Python type into a DType.

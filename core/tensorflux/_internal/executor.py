@@ -137,6 +137,9 @@ class Promise:
             self._fail(None, f"{len(values)} outputs", f"{len(self.outputs)} outputs")
         for i, (value, promised) in enumerate(zip(values, self.outputs)):
             if promised is not None:
+                # Output 0 as run()'s single-output path: one identity and one tuple comparison on a repeat.
+                if i == 0 and getattr(value, "dtype", None) is self.dtype and getattr(value, "shape", None) == self.seen:
+                    continue
                 self.check(value, i)
         return values
 

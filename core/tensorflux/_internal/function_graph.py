@@ -41,6 +41,8 @@ class FuncGraph(Graph):
         self.outer = outer
         self.what = what
         self.captures: dict[Tensor, Tensor] = {}
+        # Ops traced inside a branch or loop body honour the gradient overrides in force where it is built, as TF's.
+        self._gradient_override_map = dict(getattr(outer, "_gradient_override_map", {}))
 
     def capture(self, tensor: Tensor) -> Tensor:
         """The placeholder standing for the outer ``tensor`` here (made on first use); a tensor of a graph

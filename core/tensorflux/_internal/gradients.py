@@ -96,13 +96,23 @@ def NotDifferentiable(op_type: str) -> None:  # noqa: N802 - TF's public name
 not_differentiable = NotDifferentiable
 
 
+def gradient_op_type(op: Operation) -> str:
+    """The name ``op``'s gradient is registered under: its ``_gradient_op_type`` attr (set by
+    ``Graph.gradient_override_map``) when it has one, else its type."""
+    override = op.attrs.get("_gradient_op_type")
+    if override is None:
+        return op.type
+    return override.decode() if isinstance(override, bytes) else str(override)
+
+
 def gradient_function(op: Operation) -> Callable | None:
     """The gradient function of ``op``: None when the op is not differentiable; LookupError when undefined."""
-    op_type = op.type
+    op_type = gradient_op_type(op)
     fn = GRADIENTS.find(op_type)
     if fn is None:
+        mapped = f" (its gradient is overridden to '{op_type}' by gradient_override_map)" if op_type != op.type else ""
         raise LookupError(
-            f"No gradient defined for operation '{op.name}' (op type: {op_type}); register one with "
+            f"No gradient defined for operation '{op.name}' (op type: {op.type}){mapped}; register one with "
             f"tf.RegisterGradient('{op_type}') (tensorflux.extend.register_gradient), or declare it "
             f"tf.NotDifferentiable('{op_type}') if it has none")
     return None if isinstance(fn, NoGradient) else fn
@@ -173,7 +183,7 @@ def _backprop_op(op: Operation, grads: dict, between: set, xs_set: set, stop: se
     if grad_fn is None:
         return
     out_grads = [_zeros_for(t) if g is None and is_differentiable_dtype(t) else g for t, g in zip(op.outputs, out_grads)]
-    if op.type not in SPARSE_GRADIENT_OPS:
+    if gradient_op_type(op) not in SPARSE_GRADIENT_OPS:
         # Other gradient functions expect tensors: a sparse gradient reaching them densifies, warning as in TF.
         out_grads = [convert_to_tensor(g) if isinstance(g, IndexedSlices) else g for g in out_grads]
     graph = op.graph

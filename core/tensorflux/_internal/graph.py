@@ -93,8 +93,8 @@ class Tensor:
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self.dtype.name}>"
 
-    def __hash__(self) -> int:
-        return id(self)
+    # By identity, in C: a Python __hash__ cost every plan-cache lookup of Session.run a call.
+    __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -188,6 +188,7 @@ class Graph:
         self._id_counter = 0
         self.seed: int | None = None
         self.version = 0
+        self._gradient_override_map: dict[str, str] = {}
 
     def _next_id(self) -> int:
         self._id_counter += 1
@@ -300,6 +301,35 @@ class Graph:
                 break
             out.extend(o for o in ops if o not in out)
         return out
+
+    @contextlib.contextmanager
+    def gradient_override_map(self, op_type_map: dict) -> Iterator[None]:
+        """Ops of a mapped type created inside differentiate with the gradient registered under the new name.
+
+        Each such op gets the ``_gradient_op_type`` attr (as TF stores it), which ``tf.gradients`` reads first.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> @tf.RegisterGradient("DocExampleDoubleGrad")
+            ... def _double(op, grad):
+            ...     return [2.0 * grad]
+            >>> g = tf.Graph()
+            >>> with g.as_default(), g.gradient_override_map({"Identity": "DocExampleDoubleGrad"}):
+            ...     x = tf.constant(3.0)
+            ...     y = tf.identity(x)
+            >>> y.op.get_attr("_gradient_op_type")
+            b'DocExampleDoubleGrad'
+        """
+        if not isinstance(op_type_map, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in op_type_map.items()):
+            raise TypeError(f"gradient_override_map: op_type_map must be a dictionary mapping strings to strings, "
+                            f"got {op_type_map!r}")
+        saved = dict(self._gradient_override_map)
+        self._gradient_override_map.update(op_type_map)
+        try:
+            yield
+        finally:
+            self._gradient_override_map = saved
 
     # -- ops --------------------------------------------------------------------------------
     def _add_op(self, op: Operation) -> None:

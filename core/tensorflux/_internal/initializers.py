@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from . import dtypes as _dtypes
 from .graph import Tensor
 from .ops import array_ops, math_ops, random_ops
@@ -302,6 +304,64 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed, "dtype": self.dtype.name}
 
 
+class Identity(Initializer):
+    """``gain`` times the identity matrix; only for 2-D shapes (a non-square one gets ``eye(rows, cols)``).
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.Session().run(tf.initializers.identity(gain=2.0)([2, 3]))
+        array([[2., 0., 0.],
+               [0., 2., 0.]], dtype=float32)
+    """
+
+    def __init__(self, gain: float = 1.0, dtype: Any = _dtypes.float32) -> None:
+        self.gain = gain
+        self.dtype = _float_dtype(dtype, "initializers.identity")
+
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
+        full_shape = list(getattr(partition_info, "full_shape", None) or shape)
+        if len(full_shape) != 2:
+            raise ValueError(f"initializers.identity: the identity matrix initializer can only be used for 2D "
+                             f"matrices, got shape {list(shape)}")
+        dtype = _float_dtype(dtype or self.dtype, "initializers.identity")
+        eye = np.eye(int(full_shape[0]), int(full_shape[1])) * self.gain
+        offset = getattr(partition_info, "var_offset", None)
+        if offset is not None:
+            rows, cols = (int(d) for d in shape)
+            eye = eye[offset[0]:offset[0] + rows, offset[1]:offset[1] + cols]
+        return array_ops.constant(eye.astype(dtype.np_dtype), dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain, "dtype": self.dtype.name}
+
+
+class UniformUnitScaling(Initializer):
+    """Uniform in ``[-m, m]`` with ``m = factor * sqrt(3 / input_size)``, ``input_size`` the product of every
+    dimension but the last (TF 1.x's deprecated ``uniform_unit_scaling_initializer``).
+
+    Example:
+        >>> import numpy as np, tensorflux as tf
+        >>> w = tf.Session().run(tf.uniform_unit_scaling_initializer(factor=1.0, seed=1)([12, 5]))
+        >>> bool(np.abs(w).max() <= 0.5)
+        True
+    """
+
+    def __init__(self, factor: float = 1.0, seed: int | None = None, dtype: Any = _dtypes.float32) -> None:
+        self.factor, self.seed = factor, seed
+        self.dtype = _float_dtype(dtype, "uniform_unit_scaling_initializer")
+
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
+        dtype = _float_dtype(dtype or self.dtype, "uniform_unit_scaling_initializer")
+        scale_shape = getattr(partition_info, "full_shape", None) or shape
+        # The product of all dimensions but the last is the input size of a matmul and of a convolution alike.
+        input_size = max(float(math.prod(float(d) for d in list(scale_shape)[:-1])), 1.0)
+        limit = math.sqrt(3.0 / input_size) * self.factor
+        return random_ops.random_uniform(shape, -limit, limit, dtype, seed=self.seed)
+
+    def get_config(self) -> dict:
+        return {"factor": self.factor, "seed": self.seed, "dtype": self.dtype.name}
+
+
 # TF 1.15's lower-case spellings (``tf.zeros_initializer()`` builds an instance).
 zeros_initializer = Zeros
 ones_initializer = Ones
@@ -313,6 +373,7 @@ variance_scaling_initializer = VarianceScaling
 glorot_uniform_initializer = GlorotUniform
 glorot_normal_initializer = GlorotNormal
 orthogonal_initializer = Orthogonal
+uniform_unit_scaling_initializer = UniformUnitScaling
 
 
 def he_normal(seed: int | None = None) -> VarianceScaling:

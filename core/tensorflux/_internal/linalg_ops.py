@@ -12,7 +12,7 @@ import numpy as np
 
 from .graph import Tensor, get_default_graph
 from .op_builder import convert_to_tensor
-from .ops import array_ops, math_ops
+from .ops import array_ops, math_ops, svd_ops
 from .ops.grad_util import _as_shape_arg, _prod_dims
 
 _SUBSCRIPT_RE = re.compile(r"^[A-Za-z.]*$")
@@ -49,11 +49,6 @@ def _parse(equation: str, tensors: list[Tensor]) -> tuple[list[str], str]:
         if not _SUBSCRIPT_RE.match(spec) or spec.replace("...", "").count(".") or spec.count("...") > 1:
             raise ValueError(f"einsum '{equation}': invalid subscript '{spec}'; use letters and at most one '...'")
     specs = [_expand_ellipsis(s, t.shape.rank, equation) for s, t in zip(specs, tensors)]
-    for spec in specs:
-        repeated = sorted({c for c in spec if spec.count(c) > 1})
-        if repeated:
-            raise ValueError(f"einsum '{equation}': index '{repeated[0]}' repeats within one operand ('{spec}'); "
-                             "diagonals and traces are not supported")
     widest = max((sum(ord(c) >= _ELLIPSIS_LABEL_BASE for c in s) for s in specs), default=0)
     if arrow:
         out = rhs.replace("...", _ellipsis_labels(widest))
@@ -82,6 +77,39 @@ def _dims(t: Tensor, axes: list[int]) -> list:
             dynamic = array_ops.shape(t) if dynamic is None else dynamic
             out.append(array_ops.strided_slice(dynamic, [axis], [axis + 1], shrink_axis_mask=1))
     return out
+
+
+def _take_diagonals(t: Tensor, spec: str, equation: str) -> tuple[Tensor, str]:
+    """``t`` with each index repeated in ``spec`` reduced to its diagonal (``'ii' -> 'i'``, ``'iji' -> 'ij'``).
+
+    The diagonal is the entries where the repeated axes agree: the tensor is masked by an identity matrix over two
+    of them and summed over the second, so its gradient (mask, then broadcast) needs no op of its own.
+    """
+    while True:
+        repeated = next((c for c in spec if spec.count(c) > 1), None)
+        if repeated is None:
+            return t, spec
+        first = spec.index(repeated)
+        second = spec.index(repeated, first + 1)
+        n1, n2 = _dims(t, [first, second])
+        if isinstance(n1, int) and isinstance(n2, int):
+            if n1 != n2:
+                raise ValueError(f"einsum '{equation}': index '{repeated}' labels dimensions of sizes {n1} and {n2} "
+                                 f"in one operand ('{spec}'); a repeated index needs equal sizes")
+            mask: Any = np.eye(n1, dtype=t.dtype.np_dtype)
+        else:
+            n = n1 if not isinstance(n1, int) else n2
+            positions = array_ops.range(0, n)
+            mask = math_ops.cast(math_ops.equal(array_ops.expand_dims(positions, 1),
+                                                array_ops.expand_dims(positions, 0)), t.dtype)
+        mask_shape: list = [1] * len(spec)
+        mask_shape[first] = mask_shape[second] = n1 if isinstance(mask, np.ndarray) else n
+        if isinstance(mask, np.ndarray):
+            mask = mask.reshape(mask_shape)
+        else:
+            mask = array_ops.reshape(mask, _as_shape_arg(mask_shape))
+        t = math_ops.reduce_sum(math_ops.multiply(t, mask), [second])
+        spec = spec[:second] + spec[second + 1:]
 
 
 def _reduce_unneeded(t: Tensor, spec: str, keep: set) -> tuple[Tensor, str]:
@@ -121,7 +149,8 @@ def einsum(equation: str, *inputs: Any, name: str | None = None, **kwargs: Any) 
     """Einstein summation, e.g. ``'ij,jk->ik'`` (matmul), ``'bij,bjk->bik'``, ``'ij->ji'``, ``'i,i->'``.
 
     Operands are contracted left to right, each pair as one (batched) matmul. An ellipsis stands for
-    broadcast dimensions; an index repeated within one operand (diagonals, traces) is refused.
+    broadcast dimensions; an index repeated within one operand takes a diagonal (``'ii->i'``, ``'iij->ij'``),
+    and summed away, a trace (``'ii->'``).
 
     Example:
         >>> import tensorflux as tf
@@ -135,6 +164,8 @@ def einsum(equation: str, *inputs: Any, name: str | None = None, **kwargs: Any) 
     with get_default_graph().name_scope(name or "einsum"):
         tensors = [convert_to_tensor(t) for t in inputs]
         specs, out = _parse(equation, tensors)
+        for i, (t, spec) in enumerate(zip(tensors, specs)):
+            tensors[i], specs[i] = _take_diagonals(t, spec, equation)
         acc, acc_spec = tensors[0], specs[0]
         for i in range(1, len(tensors)):
             needed = set(out).union(*specs[i + 1:])
@@ -155,9 +186,6 @@ def _check_norm_args(ord: Any, axis: Any) -> tuple[bool, tuple | None]:  # noqa:
             raise ValueError(f"norm: 'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis}")
         if ord not in _MATRIX_NORMS:
             raise ValueError(f"norm: 'ord' must be a supported matrix norm in {list(_MATRIX_NORMS)}, got {ord!r}")
-        if ord == 2:
-            raise ValueError("norm: the matrix 2-norm needs a singular value decomposition, which Tensorflux does not "
-                             "have; use ord='fro', 1 or np.inf")
         return True, axis
     if not (axis is None or isinstance(axis, int)):
         raise ValueError(f"norm: 'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis!r}")
@@ -170,10 +198,11 @@ def _check_norm_args(ord: Any, axis: Any) -> tuple[bool, tuple | None]:  # noqa:
 
 def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool | None = None,  # noqa: A002
          name: str | None = None, keep_dims: bool | None = None) -> Tensor:
-    """Vector norms (``ord`` 'euclidean', 1, 2, np.inf or any p > 0) and matrix norms ('fro', 1, np.inf).
+    """Vector norms (``ord`` 'euclidean', 1, 2, np.inf or any p > 0) and matrix norms ('fro', 1, 2, np.inf).
 
     ``axis`` None takes the norm of the whole tensor as one vector; an int is a vector norm along it; a pair of
-    ints is a matrix norm over those two axes.
+    ints is a matrix norm over those two axes. The matrix 2-norm is the largest singular value (an ``Svd`` op);
+    its gradient is ``u1 v1^T``, the outer product of the top singular vectors.
 
     Example:
         >>> import numpy as np, tensorflux as tf
@@ -186,7 +215,9 @@ def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool |
     with get_default_graph().name_scope(name or "norm"):
         x = convert_to_tensor(tensor)
         reduce_axes = list(axes) if axes is not None else None
-        if ord in ("euclidean", "fro", 2):
+        if is_matrix and ord == 2:
+            result = _matrix_2_norm(x, axes)
+        elif ord in ("euclidean", "fro", 2):
             result = math_ops.sqrt(math_ops.reduce_sum(math_ops.multiply(x, x), reduce_axes, keepdims=True))
         else:
             result = math_ops.abs(x)
@@ -203,6 +234,22 @@ def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool |
                 result = math_ops.pow(math_ops.reduce_sum(powered, reduce_axes, keepdims=True),
                                       convert_to_tensor(1.0 / ord, dtype=x.dtype))
         return result if keep else array_ops.squeeze(result, reduce_axes)
+
+
+def _matrix_2_norm(x: Tensor, axes: tuple) -> Tensor:
+    """The largest singular value over ``axes``, kept as two size-1 dimensions (TF moves them last for ``Svd``)."""
+    rank = x.shape.rank
+    if rank is None:
+        raise ValueError(f"norm: the matrix 2-norm of '{x.name}' needs a known rank")
+    if not all(-rank <= a < rank for a in axes):
+        raise ValueError(f"norm: axis {axes} is out of range for '{x.name}' of rank {rank}")
+    positive = [a % rank for a in axes]
+    perm_before = [i for i in range(rank) if i not in positive] + positive
+    perm_after = [perm_before.index(i) for i in range(rank)]
+    permed = x if perm_before == list(range(rank)) else array_ops.transpose(x, perm_before)
+    singular = svd_ops.svd(permed, compute_uv=False)
+    largest = array_ops.expand_dims(math_ops.reduce_max(math_ops.abs(singular), -1, keepdims=True), -1)
+    return largest if perm_after == sorted(perm_after) else array_ops.transpose(largest, perm_after)
 
 
 def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: str | None = None,

@@ -347,6 +347,50 @@ def sparse_softmax_cross_entropy(labels: Any, logits: Any, weights: Any = 1.0, s
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction)
 
 
+def mean_pairwise_squared_error(labels: Any, predictions: Any, weights: Any = 1.0, scope: str | None = None,
+                                loss_collection: str | None = GraphKeys.LOSSES) -> Tensor:
+    """The squared differences between pairs of errors within each example, summed over the batch.
+
+    For errors ``d = predictions - labels`` of one example with ``n`` entries (those whose weight is non-zero),
+    the loss is ``2 * sum(d**2) / (n - 1) - 2 * sum(d)**2 / (n * (n - 1))``: the mean of ``(d_i - d_j)**2`` over
+    the pairs. ``weights`` (a scalar, or the labels' rank) scale each example's term; there is no reduction
+    argument, as in TF 1.15.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> loss = tf.losses.mean_pairwise_squared_error([[0.0, 0.0, 0.0]], [[1.0, 2.0, 4.0]])
+        >>> round(float(tf.Session().run(loss)), 4)
+        4.6667
+    """
+    if labels is None:
+        raise ValueError("mean_pairwise_squared_error: labels must not be None.")
+    if predictions is None:
+        raise ValueError("mean_pairwise_squared_error: predictions must not be None.")
+    with name_scope(scope, default_name="mean_pairwise_squared_error"):
+        weights = math_ops.cast(convert_to_tensor(weights, preferred_dtype=_dtypes.float32), _dtypes.float32)
+        labels, predictions = _floats(labels, predictions, "mean_pairwise_squared_error")
+        check_broadcastable(weights, labels)
+        diffs = math_ops.subtract(predictions, labels)
+        axis = array_ops.range(1, array_ops.rank(diffs))
+        sum_squares = math_ops.reduce_sum(math_ops.square(diffs), axis=axis, keepdims=True)
+        with name_scope(None, default_name="num_present"):
+            present = array_ops.where(math_ops.equal(weights, np.float32(0)), array_ops.zeros_like(weights),
+                                      array_ops.ones_like(weights))
+            present = broadcast_weights(present, diffs)
+            count = math_ops.reduce_sum(present, axis=array_ops.range(1, array_ops.rank(present)), keepdims=True)
+        zero, one, two = np.float32(0), np.float32(1), np.float32(2)
+        term1 = math_ops.multiply(two, safe_div(sum_squares, math_ops.maximum(math_ops.subtract(count, one), zero),
+                                                name="value"))
+        sum_diff = math_ops.reduce_sum(diffs, axis=axis, keepdims=True)
+        pairs = math_ops.maximum(math_ops.multiply(count, math_ops.subtract(count, one)), zero)
+        term2 = math_ops.multiply(two, safe_div(math_ops.square(sum_diff), pairs, name="value"))
+        loss = math_ops.reduce_sum(math_ops.multiply(math_ops.subtract(term1, term2), weights))
+        mean_loss = array_ops.where(math_ops.greater(math_ops.reduce_sum(count), zero), loss,
+                                    array_ops.zeros_like(loss), name="value")
+        add_loss(mean_loss, loss_collection)
+        return mean_loss
+
+
 # -- the collections ------------------------------------------------------------------------------------------
 def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list:
     """The losses in ``loss_collection``, optionally those whose names match ``scope``.

@@ -274,3 +274,64 @@ def recall(labels: Any, predictions: Any, weights: Any = None, metrics_collectio
     """
     return _ratio_metric("recall", false_negatives, labels, predictions, weights, metrics_collections,
                          updates_collections, name)
+
+
+# -- mean intersection over union --------------------------------------------------------------------------------
+def _confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int, weights: Any) -> Tensor:
+    """``cm[i, j]``: the (weighted) count of examples labelled ``i`` and predicted ``j``, in float64 (ids outside
+    ``[0, num_classes)`` count nowhere)."""
+    rows = array_ops.one_hot(labels, num_classes, dtype=_dtypes.float64)
+    cols = array_ops.one_hot(predictions, num_classes, dtype=_dtypes.float64)
+    if weights is not None:
+        rows = math_ops.multiply(rows, array_ops.expand_dims(math_ops.cast(weights, _dtypes.float64), -1))
+    return math_ops.matmul(rows, cols, transpose_a=True)
+
+
+def mean_iou(labels: Any, predictions: Any, num_classes: int, weights: Any = None, metrics_collections: Any = None,
+             updates_collections: Any = None, name: str | None = None) -> tuple[Tensor, Tensor]:
+    """The mean over classes of ``tp / (tp + fp + fn)`` (intersection over union), from a streaming confusion
+    matrix; classes never labelled nor predicted are left out of the mean.
+
+    The ``[num_classes, num_classes]`` float64 counts live in ``mean_iou/total_confusion_matrix``; labels and
+    predictions of any shape are flattened, as in TF.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> iou, update = tf.metrics.mean_iou(labels=[0, 0, 1, 1], predictions=[0, 1, 1, 1], num_classes=2)
+        >>> with tf.Session() as sess:
+        ...     sess.run(tf.local_variables_initializer())
+        ...     _ = sess.run(update)
+        ...     round(float(sess.run(iou)), 4)
+        0.5833
+    """
+    with variable_scope(name, default_name="mean_iou"):
+        predictions, labels = convert_to_tensor(predictions), convert_to_tensor(labels)
+        if not predictions.shape.is_compatible_with(labels.shape):
+            raise ValueError(f"mean_iou: Shapes {predictions.shape} and {labels.shape} are incompatible (predictions "
+                             f"'{predictions.name}' and labels '{labels.name}')")
+        num_classes = int(num_classes)
+        total_cm = metric_variable([num_classes, num_classes], _dtypes.float64, name="total_confusion_matrix")
+        flat = [array_ops.reshape(math_ops.cast(t, _dtypes.int64), [-1]) for t in (labels, predictions)]
+        if weights is not None:
+            weights = convert_to_tensor(weights, preferred_dtype=_dtypes.float32)
+            if weights.shape.rank is None or weights.shape.rank > 1:
+                weights = array_ops.reshape(weights, [-1])
+        update_op = total_cm.assign_add(_confusion_matrix(flat[0], flat[1], num_classes, weights))
+        sum_over_row = math_ops.cast(math_ops.reduce_sum(total_cm, 0), _dtypes.float32)
+        sum_over_col = math_ops.cast(math_ops.reduce_sum(total_cm, 1), _dtypes.float32)
+        diag = math_ops.reduce_sum(math_ops.multiply(total_cm, np.eye(num_classes)), 1)
+        cm_diag = math_ops.cast(diag, _dtypes.float32)
+        denominator = math_ops.subtract(math_ops.add(sum_over_row, sum_over_col), cm_diag)
+        zero = np.float32(0)
+        num_valid = math_ops.reduce_sum(math_ops.cast(math_ops.not_equal(denominator, zero), _dtypes.float32))
+        # A class absent from both labels and predictions has a zero denominator: it is kept out of the mean.
+        denominator = array_ops.where(math_ops.greater(denominator, zero), denominator,
+                                      array_ops.ones_like(denominator))
+        iou = math_ops.truediv(cm_diag, denominator)
+        valid = math_ops.greater(num_valid, zero)
+        mean_value = math_ops.truediv(math_ops.reduce_sum(iou, name="mean_iou"),
+                                      array_ops.where(valid, num_valid, array_ops.ones_like(num_valid)))
+        value = array_ops.where(valid, mean_value, array_ops.zeros_like(mean_value))
+        add_to_collections(metrics_collections, value)
+        add_to_collections(updates_collections, update_op)
+        return value, update_op

@@ -189,6 +189,9 @@ def apply_op(op_type: str, *inputs: Any, name: str | None = None, **attrs: Any) 
     if capture is not None:  # a function's graph (tf.cond's branches) turns outer tensors into its own inputs
         flat_inputs = [t if t.graph is graph else capture(t) for t in flat_inputs]
     _check_attrs(op_def, op_name, resolved)
+    override = graph._gradient_override_map.get(op_type)
+    if override is not None:  # tf.gradients differentiates this op with the gradient registered under ``override``
+        resolved["_gradient_op_type"] = override.encode()
     op = Operation(graph, op_def, op_name, flat_inputs, resolved, graph._current_control_inputs(),
                    graph._current_device())
     for t in flat_inputs:

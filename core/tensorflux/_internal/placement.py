@@ -32,6 +32,13 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
     if op.type == "NoOp":
         placed[op] = (None, None)
         return placed[op]
+    if _holds_host_objects(op):
+        # A variant value (a TensorList or Optional of a graph imported from TF) is a Python object: host memory.
+        result = _choose(op, host_only=True)
+        if result is None:
+            raise _no_kernel_error(op)
+        placed[op] = result
+        return result
     variable = op.colocate_with if op.colocate_with is not None else _ref_variable(op)
     if variable is not None:
         # An op that writes a variable (an assign, an optimizer's update) runs where the variable lives.
@@ -56,10 +63,13 @@ def place(op: Any, placed: dict) -> tuple[Device | None, KernelDef | None]:
     if op.device:
         dev = DEVICES.find(op.device)
         if dev is None:
-            known = ", ".join(d.name for d in DEVICES.all()) or "none"
-            raise NotFoundError(
-                f"Op '{op.name}' ({op.type}) is placed on '{op.device}', but no such device is available "
-                f"(available: {known}); install the plugin that provides it", op)
+            # As TF with soft placement: a script pinned to '/gpu:0' runs on a machine without one; the plan
+            # reports the move, or refuses it (plan_placement.place_plan).
+            result = _choose(op)
+            if result is None:
+                raise _no_kernel_error(op)
+            placed[op] = result
+            return result
         kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
         why = dev.unavailable(op.type, op.attrs) if kdef is not None else ""
         if kdef is not None and not why:
@@ -129,10 +139,16 @@ class _HostContext:
         return getattr(self._ctx, name)
 
 
-def _choose(op: Any) -> tuple[Device, KernelDef] | None:
+def _holds_host_objects(op: Any) -> bool:
+    return any(t.dtype.name == "variant" for t in (*op.inputs, *op.outputs))
+
+
+def _choose(op: Any, host_only: bool = False) -> tuple[Device, KernelDef] | None:
     preferred = config.preferred_device_type()
     best = None
     for dev in DEVICES.all():
+        if host_only and not dev.host_memory:
+            continue
         kdef = lookup_kernel(op.type, dev.device_type, op.attrs)
         if kdef is None or dev.unavailable(op.type, op.attrs):
             continue

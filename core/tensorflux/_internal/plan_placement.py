@@ -56,6 +56,8 @@ def place_plan(ops: list, placed: dict, config: Any = None) -> list[Device | Non
         sys.stderr.flush()
     if moved:
         lines = [f"  {reason}" for _, _, reason in moved]
+        absent = dict.fromkeys(op.device for op, _, _ in moved if op.device and DEVICES.find(op.device) is None)
+        lines += [f"  {spec}: {missing_device(spec).removeprefix('but ')}" for spec in absent]
         warnings.warn(f"{len(moved)} op{'s' if len(moved) > 1 else ''} of this plan run{'' if len(moved) > 1 else 's'}"
                       f" on another device than the one asked for:\n" + "\n".join(lines),
                       PlacementWarning, stacklevel=_first_caller_outside_tensorflux())
@@ -80,8 +82,11 @@ def fallback_reason(op: Any, device: Device | None, preferred: str | None = None
         return ""
     if op.device:
         asked = DEVICES.find(op.device)
-        if asked is None or asked is device:
+        if asked is device:
             return ""
+        if asked is None:
+            return f"Op '{op.name}' ({op.type}) is pinned to {op.device}, which is not available; it runs on " \
+                   f"{device.name} instead"
         return f"Op '{op.name}' ({op.type}) {_problem(op, asked)}; it runs on {device.name} instead"
     preferred = _env.preferred_device_type() if preferred is None else preferred
     if not preferred or device.device_type == preferred or lookup_kernel(op.type, preferred, op.attrs) is None:
@@ -111,6 +116,8 @@ def device_placement_log(ops: list, devices: list) -> str:
         asked = DEVICES.find(op.device) if op.device and device is not None else None
         if asked is not None and asked is not device:
             where += f" (fell back from {asked.name})"
+        elif op.device and device is not None and asked is None:
+            where += f" (fell back from {op.device}, which is not available)"
         lines.append(f"{op.name}: ({op.type}): {where}")
     return "\n".join(lines) + "\n"
 
@@ -142,12 +149,32 @@ def _adapted_error(adapted: list) -> InvalidArgumentError:
         "kernels have it), or set allow_soft_placement=True", first)
 
 
+def missing_device(spec: str) -> str:
+    """Why the device ``spec`` names is not there: what is, and what each installed plugin without devices says.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> _ = tf.Session()  # finds the installed device plugins
+        >>> missing_device("/nowhere:0").startswith("but no such device is available (available: ")
+        True
+    """
+    from .plugins import plugin_infos
+
+    known = ", ".join(d.name for d in DEVICES.all()) or "none"
+    silent = [f"plugin '{info.name}' found no device: {info.no_devices_reason}" for info in plugin_infos()
+              if info.no_devices_reason]
+    return f"but no such device is available (available: {known}" + "".join(f"; {s}" for s in silent) + ")"
+
+
 def _pinned_error(pinned: list) -> InvalidArgumentError:
     first = pinned[0]
     asked = DEVICES.find(first.device)
-    why = _why_unavailable(first, asked)
-    which = f"cannot run it ({why})" if why else "has no kernel for it"
-    message = (f"Op '{first.name}' ({first.type}) is pinned to {asked.name}, which {which}, and the session's "
+    if asked is None:
+        where = f"{first.device}, {missing_device(first.device)}"
+    else:
+        why = _why_unavailable(first, asked)
+        where = f"{asked.name}, which {f'cannot run it ({why})' if why else 'has no kernel for it'}"
+    message = (f"Op '{first.name}' ({first.type}) is pinned to {where}, and the session's "
                f"config has allow_soft_placement=False; devices that have a kernel for it: {_capable_devices(first)}. "
                "Pin it to one of them, or set allow_soft_placement=True to let it run there")
     if len(pinned) > 1:
@@ -166,4 +193,4 @@ def _first_caller_outside_tensorflux() -> int:
     return level
 
 
-__all__ = ["place_plan", "fallback_reason", "device_placement_log"]
+__all__ = ["place_plan", "fallback_reason", "device_placement_log", "missing_device"]

@@ -17,7 +17,7 @@ import pluggy
 
 from .. import hookspec
 from . import config
-from .devices import Device
+from .devices import Device, add_device_alias, remove_device_alias, set_alias_loader
 from .registry import (
     CHECKPOINT_FORMATS,
     DEVICES,
@@ -61,6 +61,7 @@ class PluginInfo:
     optimizers: list = field(default_factory=list)
     checkpoint_formats: list = field(default_factory=list)
     no_devices_reason: str = ""
+    aliases: list = field(default_factory=list)
 
 
 class Registrar:
@@ -99,6 +100,14 @@ class Registrar:
         DEVICES.add(device.name, device, self.info.name)
         self.info.devices.append(device.name)
         self._undo.append(lambda: DEVICES.remove(device.name))
+
+    def device_alias(self, alias: str, device_type: str) -> None:
+        """Make device strings of type ``alias`` mean ``device_type``: ``device_alias("tpu", "tpu_sim")`` lets a
+        graph say ``tf.device('/tpu:0')`` for ``'/tpu_sim:0'``. A built-in type or another plugin's alias is an
+        error."""
+        add_device_alias(alias, device_type, self.info.name)
+        self.info.aliases.append(alias)
+        self._undo.append(lambda: remove_device_alias(alias))
 
     def no_devices(self, reason: str) -> None:
         """Say why this plugin found no device (shown by ``python -m tensorflux devices``)."""
@@ -147,6 +156,7 @@ class Registrar:
         self.info.kernels.clear()
         self.info.optimizers.clear()
         self.info.checkpoint_formats.clear()
+        self.info.aliases.clear()
 
 
 class PluginManager:
@@ -313,6 +323,7 @@ def _install(manager: "PluginManager") -> None:
     GRADIENTS.on_miss = lambda name: manager.ensure_discovered()
     OPTIMIZERS.on_first_use = manager.ensure_discovered
     CHECKPOINT_FORMATS.on_first_use = manager.ensure_discovered
+    set_alias_loader(lambda: manager.ensure_discovered() or manager._discovered)
 
 
 MANAGER = PluginManager()
@@ -349,6 +360,8 @@ def reload_for_tests() -> None:
             remove_kernel(kdef)
         for d in info.devices:
             DEVICES.remove(d)
+        for alias in info.aliases:
+            remove_device_alias(alias)
         if info.name != "core":  # core's hooks do not run again, so its registrations stay
             for n in info.optimizers:
                 OPTIMIZERS.remove(n)

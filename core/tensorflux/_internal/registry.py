@@ -30,10 +30,11 @@ class ArgSpec:
         return cls(name=m.group(2), type_spec=m.group(4), variadic=bool(m.group(1)), is_ref=bool(m.group(3)))
 
     def fixed_dtype(self) -> _dtypes.DType | None:
-        try:
-            return _dtypes.as_dtype(self.type_spec)
-        except TypeError:
+        # Only a dtype's name fixes the type ("int32"); any other spec names a type attr ("T", "dtype", and "U",
+        # which numpy alone would read as its unicode dtype).
+        if self.type_spec not in _dtypes._BY_NAME:
             return None
+        return _dtypes.as_dtype(self.type_spec)
 
 
 @dataclass
@@ -117,7 +118,14 @@ class KernelDef:
     def supports(self, attrs: dict) -> bool:
         if self.dtypes is not None and attrs.get(self.type_attr) not in self.dtypes:
             return False
-        return all(attr not in attrs or attrs[attr] in allowed for attr, allowed in self.also)
+        return all(attr not in attrs or _allowed(attrs[attr], allowed) for attr, allowed in self.also)
+
+
+def _allowed(value: Any, allowed: tuple) -> bool:
+    """Whether a type attr's value (a dtype, or a list(type) attr's dtypes) is among ``allowed``."""
+    if isinstance(value, (list, tuple)):
+        return all(v in allowed for v in value)
+    return value in allowed
 
 
 class DuplicateRegistrationError(ValueError):

@@ -333,7 +333,8 @@ def _check_feed(tensor: Tensor, value: Any) -> Any:
         arr = _convert_feed(tensor, value, dtype)
     shape = tensor._shape
     dims = shape._dims
-    if dims is not None:
+    # An exactly matching shape (the common feed) costs one tuple comparison.
+    if dims is not None and arr.shape != dims:
         if len(dims) != arr.ndim or any(d is not None and d != a for d, a in zip(dims, arr.shape)):
             raise ValueError(
                 f"Cannot feed value of shape {tuple(arr.shape)} for Tensor '{tensor.name}', which has shape {shape}"

@@ -73,6 +73,13 @@ def _pass_names(where: str, value: Any) -> Any:
     return tuple(_texts(where, value))
 
 
+def _device_options(where: str, value: Any) -> dict[str, dict]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
+        raise TypeError(f"{where} must be a dict of device type to a dict of that device's settings, such as "
+                        f"{{'tpu_sim': {{'precision': 'HIGHEST'}}}}, got {value!r}")
+    return {_text(f"a key of {where}", k).lower(): dict(v) for k, v in value.items()}
+
+
 def _anything(where: str, value: Any) -> Any:
     return value
 
@@ -223,6 +230,9 @@ class ConfigProto(_Message):
     - ``plan_cache_size`` (Tensorflux's own; default None, meaning 256): the most compiled plans a session
       keeps, least recently used dropped first; 0 turns caching off.
     - ``disable_passes`` (Tensorflux's own): graph passes to switch off, a list of names or ``"all"``.
+    - ``device_options`` (Tensorflux's own): settings for device plugins, ``{device type: {name: value}}``,
+      which a device that compiles runs of ops (``Device.compile_segment``) reads; each plugin documents
+      its names (the tpu_sim plugin's ``precision`` and ``chip``, in docs/tpu-sim.md).
 
     Accepted with no effect, so that TF scripts run unchanged:
 
@@ -250,9 +260,9 @@ class ConfigProto(_Message):
         Traceback (most recent call last):
         ...
         TypeError: ConfigProto has no field 'log_device_placment'; known fields: log_device_placement, \
-allow_soft_placement, plan_cache_size, disable_passes, device_count, inter_op_parallelism_threads, \
-intra_op_parallelism_threads, use_per_session_threads, gpu_options, graph_options, operation_timeout_in_ms, \
-device_filters
+allow_soft_placement, plan_cache_size, disable_passes, device_options, device_count, \
+inter_op_parallelism_threads, intra_op_parallelism_threads, use_per_session_threads, gpu_options, graph_options, \
+operation_timeout_in_ms, device_filters
     """
 
     _FIELDS: ClassVar[dict[str, _Field]] = {
@@ -260,6 +270,7 @@ device_filters
         "allow_soft_placement": _Field(lambda: True, _boolean),
         "plan_cache_size": _Field(lambda: None, _plan_cache_size),
         "disable_passes": _Field(tuple, _pass_names),
+        "device_options": _Field(dict, _device_options),
         "device_count": _Field(dict, _device_counts),
         "inter_op_parallelism_threads": _Field(lambda: 0, _integer),
         "intra_op_parallelism_threads": _Field(lambda: 0, _integer),

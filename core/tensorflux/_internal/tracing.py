@@ -3,6 +3,11 @@
 Tracing is a separate run path: a traced run runs a copy of the plan whose steps are wrapped in a timer, so
 the plan loop of an untraced run stays as it is (no per-op branch). The timings fill ``RunMetadata.step_stats``
 with TF's ``StepStats`` layout: one ``DeviceStepStats`` per device, one ``NodeExecStats`` per step.
+
+A step that a device compiled from several ops (``Device.compile_segment``) may say what it ran inside:
+a ``trace_name`` attribute names the step, and a ``traced_ops()`` method returns ``(device label, [(node
+name, timeline label, start ns after the step's start, duration ns), ...])`` for its last call; those go
+into a ``DeviceStepStats`` of that label (the tpu_sim plugin reports its simulated times this way).
 """
 
 from __future__ import annotations
@@ -79,17 +84,30 @@ def step_stats(plan: Any, state: Any, records: list, wall_offset_ns: int) -> Ste
             dev_stats = by_device[device] = stats.dev_stats.add(device=device)
         node = dev_stats.node_stats.add()
         is_copy = hasattr(fn, "dst") and hasattr(fn, "src")
-        node.node_name = f"{op.name}/_copy_from_{fn.src.name}" if is_copy else op.name
+        name = getattr(fn, "trace_name", None)
+        node.node_name = f"{op.name}/_copy_from_{fn.src.name}" if is_copy else name or op.name
         node.timeline_label = (f"{node.node_name} = _Copy({fn.src.name} -> {fn.dst.name})" if is_copy
-                               else f"{op.name} = {op.type}({', '.join(_input_name(t) for t in op.inputs)})")
+                               else name or f"{op.name} = {op.type}({', '.join(_input_name(t) for t in op.inputs)})")
         start_ns = start + wall_offset_ns
-        duration_ns = max(end - start, 0)
-        node.all_start_nanos = node.scheduled_nanos = start_ns
-        node.all_start_micros = node.scheduled_micros = start_ns // 1000
-        node.op_end_rel_nanos = node.all_end_rel_nanos = duration_ns
-        # At least 1 us, as TF reports a step that took less: viewers drop zero-length events.
-        node.op_end_rel_micros = node.all_end_rel_micros = max(duration_ns // 1000, 1)
+        _timed(node, start_ns, max(end - start, 0))
+        traced = getattr(fn, "traced_ops", None)
+        if traced is not None:
+            label, inner = traced()
+            inner_stats = by_device.get(label)
+            if inner_stats is None:
+                inner_stats = by_device[label] = stats.dev_stats.add(device=label)
+            for node_name, timeline_label, offset_ns, duration_ns in inner:
+                inner_node = inner_stats.node_stats.add(node_name=node_name, timeline_label=timeline_label)
+                _timed(inner_node, start_ns + int(offset_ns), int(duration_ns))
     return stats
+
+
+def _timed(node: Any, start_ns: int, duration_ns: int) -> None:
+    node.all_start_nanos = node.scheduled_nanos = start_ns
+    node.all_start_micros = node.scheduled_micros = start_ns // 1000
+    node.op_end_rel_nanos = node.all_end_rel_nanos = duration_ns
+    # At least 1 us, as TF reports a step that took less: viewers drop zero-length events.
+    node.op_end_rel_micros = node.all_end_rel_micros = max(duration_ns // 1000, 1)
 
 
 def _step_device(fn: Any, op: Any, state: Any) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from . import dtypes as _dtypes
 from .graph import Graph, GraphKeys, Tensor, get_default_graph
+from .init_scope import init_scope, outermost_graph
 from .shapes import as_shape
 from .variables import Variable
 
@@ -183,7 +184,8 @@ class _VariableScopeStore:
 
 
 def _store(graph: Graph | None = None) -> _VariableScopeStore:
-    graph = graph or get_default_graph()
+    # A traced function (a loop body, a cond branch) shares the scopes and variables of the graph around it.
+    graph = outermost_graph(graph)
     store = getattr(graph, "_variable_scope_store", None)
     if store is None:
         store = graph._variable_scope_store = _VariableScopeStore()
@@ -253,13 +255,13 @@ def _true_getter(name: str, shape: Any = None, dtype: Any = _dtypes.float32, ini
         else:
             raise ValueError(f"Shape of a new variable ({name}) must be fully defined, but instead was {shape}.")
         variable_dtype = dtype
-    graph = get_default_graph()
-    with graph.control_dependencies(None):
+    graph = outermost_graph()
+    with init_scope():  # created in the user's graph even when first asked for inside a traced function
         var = Variable(initial_value=initial_value, name=name, trainable=True if trainable is None else trainable,
                        collections=collections, dtype=variable_dtype, validate_shape=validate_shape)
     store.variables[name] = var
     if regularizer:
-        with graph.control_dependencies(None), graph.name_scope(name + "/Regularizer/"):
+        with init_scope(), graph.name_scope(name + "/Regularizer/"):
             loss = regularizer(var)
         if loss is not None:
             graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from tensorflux.proto import summary_pb2 as tensorflux_dot_proto_dot_summary__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctensorflux/proto/event.proto\x12\ntensorflux\x1a\x1etensorflux/proto/summary.proto\"\x9f\x01\n\x05\x45vent\x12\x11\n\twall_time\x18\x01 \x01(\x01\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x16\n\x0c\x66ile_version\x18\x03 \x01(\tH\x00\x12\x13\n\tgraph_def\x18\x04 \x01(\x0cH\x00\x12&\n\x07summary\x18\x05 \x01(\x0b\x32\x13.tensorflux.SummaryH\x00\x12\x18\n\x0emeta_graph_def\x18\t \x01(\x0cH\x00\x42\x06\n\x04whatb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctensorflux/proto/event.proto\x12\ntensorflux\x1a\x1etensorflux/proto/summary.proto\"\xbb\x02\n\x05\x45vent\x12\x11\n\twall_time\x18\x01 \x01(\x01\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x16\n\x0c\x66ile_version\x18\x03 \x01(\tH\x00\x12\x13\n\tgraph_def\x18\x04 \x01(\x0cH\x00\x12&\n\x07summary\x18\x05 \x01(\x0b\x32\x13.tensorflux.SummaryH\x00\x12\x18\n\x0emeta_graph_def\x18\t \x01(\x0cH\x00\x12-\n\x0blog_message\x18\x06 \x01(\x0b\x32\x16.tensorflux.LogMessageH\x00\x12-\n\x0bsession_log\x18\x07 \x01(\x0b\x32\x16.tensorflux.SessionLogH\x00\x12<\n\x13tagged_run_metadata\x18\x08 \x01(\x0b\x32\x1d.tensorflux.TaggedRunMetadataH\x00\x42\x06\n\x04what\"\x99\x01\n\nLogMessage\x12+\n\x05level\x18\x01 \x01(\x0e\x32\x1c.tensorflux.LogMessage.Level\x12\x0f\n\x07message\x18\x02 \x01(\t\"M\n\x05Level\x12\x0b\n\x07UNKNOWN\x10\x00\x12\r\n\tDEBUGGING\x10\n\x12\x08\n\x04INFO\x10\x14\x12\x08\n\x04WARN\x10\x1e\x12\t\n\x05\x45RROR\x10(\x12\t\n\x05\x46\x41TAL\x10\x32\"\xb6\x01\n\nSessionLog\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.tensorflux.SessionLog.SessionStatus\x12\x17\n\x0f\x63heckpoint_path\x18\x02 \x01(\t\x12\x0b\n\x03msg\x18\x03 \x01(\t\"L\n\rSessionStatus\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\t\n\x05START\x10\x01\x12\x08\n\x04STOP\x10\x02\x12\x0e\n\nCHECKPOINT\x10\x03\"6\n\x11TaggedRunMetadata\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\x14\n\x0crun_metadata\x18\x02 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tensorflux.proto.event_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENT']._serialized_start=77
-  _globals['_EVENT']._serialized_end=236
+  _globals['_EVENT']._serialized_end=392
+  _globals['_LOGMESSAGE']._serialized_start=395
+  _globals['_LOGMESSAGE']._serialized_end=548
+  _globals['_LOGMESSAGE_LEVEL']._serialized_start=471
+  _globals['_LOGMESSAGE_LEVEL']._serialized_end=548
+  _globals['_SESSIONLOG']._serialized_start=551
+  _globals['_SESSIONLOG']._serialized_end=733
+  _globals['_SESSIONLOG_SESSIONSTATUS']._serialized_start=657
+  _globals['_SESSIONLOG_SESSIONSTATUS']._serialized_end=733
+  _globals['_TAGGEDRUNMETADATA']._serialized_start=735
+  _globals['_TAGGEDRUNMETADATA']._serialized_end=789
 # @@protoc_insertion_point(module_scope)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import tensorflux as tf
-from tensorflux.extend import canonical_device, kernels_for_device
+from tensorflux.extend import canonical_device, kernels_for_device, list_devices
 
 from .opinfo import TOLERANCE, NotApplicable, OpInfo, case_id, make_input, parse_summary, reference_result
 from .opinfo.random_ops import SAMPLE
@@ -171,12 +171,43 @@ def _flat(values: Any) -> list:
     return [values]
 
 
-def assert_close(actual: Any, expected: Any, what: str, scale: float = 1.0) -> None:
+def device_tolerance(graph: Any, device: tuple | None, dtype: Any, magnitude: float) -> tuple[float, float] | None:
+    """``(rtol, atol)`` for a float result of ``graph`` at ``dtype`` that the device under test asks for
+    (``Device.conformance_tolerance`` of the device named ``device[0]``, given the graph's op types), its
+    relative atol made absolute with ``magnitude``; None for the dtype's own tolerance.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> device_tolerance(tf.Graph(), ("/cpu:0", "cpu"), tf.float32, 1.0) is None
+        True
+    """
+    if device is None:
+        return None
+    found = next((d for d in list_devices() if d.name == device[0]), None)
+    asked = found.conformance_tolerance({op.type for op in graph.get_operations()}, dtype) if found else None
+    return None if asked is None else (asked[0], asked[1] * magnitude)
+
+
+def _largest(values: Any) -> float:
+    """The largest finite magnitude among the floating arrays of ``values`` (nested lists and tuples), at least 0."""
+    if isinstance(values, (list, tuple)):
+        return max([0.0] + [_largest(v) for v in values])
+    array = np.asarray(values) if not isinstance(values, (str, bytes)) else np.zeros(0)
+    if array.dtype.kind not in "fV" or array.size == 0:
+        return 0.0
+    finite = np.abs(array.astype(np.float64))
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def assert_close(actual: Any, expected: Any, what: str, scale: float = 1.0,
+                 tolerance: tuple[float, float] | None = None) -> None:
     """``actual`` equals ``expected`` (nested lists and tuples of arrays and strings) within ``TOLERANCE``.
 
     Floating results are compared within the tolerance of their own dtype, the absolute part times
-    ``scale`` (the magnitude of the operands a result was computed from); integers, bools and strings
-    exactly. NaNs match NaNs.
+    ``scale`` (the magnitude of the operands a result was computed from), or within a device's looser
+    ``tolerance`` (``(rtol, atol)``, see :func:`device_tolerance`); integers, bools and strings exactly.
+    NaNs match NaNs.
 
     Example:
         >>> import numpy as np
@@ -186,7 +217,7 @@ def assert_close(actual: Any, expected: Any, what: str, scale: float = 1.0) -> N
         assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), \
             f"{what}: expected {len(expected)} results, got {actual!r}"
         for i, (a, e) in enumerate(zip(actual, expected)):
-            assert_close(a, e, f"{what}, result {i}", scale)
+            assert_close(a, e, f"{what}, result {i}", scale, tolerance)
         return
     if isinstance(expected, (str, bytes)):
         assert actual == expected, f"{what}: {actual!r} != expected {expected!r}"
@@ -198,11 +229,13 @@ def assert_close(actual: Any, expected: Any, what: str, scale: float = 1.0) -> N
     # References of low-precision floats compute at float64, so a float result only needs to be a float.
     if expected.dtype.kind in "biu" or actual.dtype.kind in "biu":
         assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype}, expected {expected.dtype}"
-    tolerance = TOLERANCE.get(actual.dtype.name)
-    if tolerance is not None:
-        rtol, atol = tolerance
+    own = TOLERANCE.get(actual.dtype.name)
+    if own is not None:
+        rtol, atol = own[0], own[1] * scale
+        if tolerance is not None:
+            rtol, atol = max(rtol, tolerance[0]), max(atol, tolerance[1])
         np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), rtol=rtol,
-                                   atol=atol * scale, equal_nan=True, err_msg=what)
+                                   atol=atol, equal_nan=True, err_msg=what)
     elif actual.dtype == object:
         np.testing.assert_array_equal(actual, expected, err_msg=what)
     else:
@@ -244,7 +277,13 @@ def _check_value(info: OpInfo, dtype: Any, inputs: list, attrs: dict, device: An
     if static:
         _check_builds_op(info, graph, fetch, placeholders)
         _check_static(fetch, actual, info.op)
-    assert_close(actual, reference_result(info, inputs, attrs, dtype), what)
+    expected = reference_result(info, inputs, attrs, dtype)
+    # A device's relative atol scales with the larger of the result and the operands: a sum of products that
+    # cancels keeps its terms' rounding, not its own magnitude's.
+    tolerance = device_tolerance(graph, device, dtype, max(_largest(expected), _largest(inputs)))
+    if tolerance is not None:
+        what += f" (the device's tolerance: rtol {tolerance[0]:g}, atol {tolerance[1]:g})"
+    assert_close(actual, expected, what, tolerance=tolerance)
 
 
 def _check_summary(info: OpInfo, dtype: Any, inputs: list, attrs: dict, device: Any, static: bool, what: str) -> None:
@@ -275,7 +314,8 @@ def _check_state(info: OpInfo, dtype: Any, inputs: list, attrs: dict, device: An
             # precision of its operands, so the absolute tolerance scales with them.
             scale = max([1.0] + [float(np.max(np.abs(x.astype(np.float64)))) for x in current
                                  if x.size and x.dtype.kind in "fV"])
-            assert_close([out, *values], list(expected), f"{what}, run {step}", scale)
+            assert_close([out, *values], list(expected), f"{what}, run {step}", scale,
+                         device_tolerance(graph, device, dtype, max(scale, _largest(expected))))
             # The variables keep their dtype between runs, so the reference's next run starts from them rounded.
             current[:len(variables)] = [np.asarray(e).astype(x.dtype) for e, x in zip(expected[1:], inputs)]
     if static:
@@ -371,4 +411,4 @@ def gradient_error(info: OpInfo, shapes: Any, attrs: dict, device: tuple | None 
 
 
 __all__ = ["DATA_DEPENDENT_SHAPES", "NotApplicable", "OPTIONAL_STAGES", "Unclaimed", "assert_close", "build",
-           "case_inputs", "check_case", "claims", "gradient_case", "gradient_error", "unclaimed"]
+           "case_inputs", "check_case", "claims", "device_tolerance", "gradient_case", "gradient_error", "unclaimed"]

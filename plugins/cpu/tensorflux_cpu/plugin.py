@@ -18,10 +18,26 @@ def tensorflux_register_devices(registrar) -> None:
 def tensorflux_register_kernels(registrar) -> None:
     from .kernels import array, collective, conv, data, math, nn, pool, random, script, sparse, state, summary, training
     from .kernels.control_flow import register as register_control_flow
+    from .kernels.linalg import register as register_linalg
 
     for family in (math, array, random, state, nn, conv, pool, training, summary, collective, data, script, sparse):
         family.register(registrar)
     register_control_flow(registrar)
+    register_linalg(registrar)
+    from .kernels import io  # a Saver's SaveV2 and RestoreV2
+
+    io.register(registrar)
+    from .kernels import batch_norm, depthwise  # the ops frozen inference graphs add
+
+    batch_norm.register(registrar)
+    depthwise.register(registrar)
+    from .kernels import conv3d  # 3-D convolution and pooling
+
+    conv3d.register(registrar)
+    from .kernels import extra, special  # special math; scans, scatter-nd, diagonals, resizing, LRN
+
+    special.register(registrar)
+    extra.register(registrar)
 
 
 @hookimpl

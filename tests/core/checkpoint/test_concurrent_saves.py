@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux._internal.checkpoint.formats import get_format
+from tensorflux._internal.checkpoint.formats import DEFAULT_FORMAT, get_format
 
 THREADS = 4
 SAVES = 6
@@ -50,7 +50,7 @@ def leftovers(directory):
     return sorted(n for n in os.listdir(directory) if ".tmp-" in n or n.endswith(".lock"))
 
 
-@pytest.mark.parametrize("fmt", ["native", "npz"])
+@pytest.mark.parametrize("fmt", ["native", "npz", "tf_bundle"])
 def test_threads_saving_one_prefix_leave_a_restorable_checkpoint(tmp_path, fmt):
     writer_format = get_format(fmt)
     started = time.perf_counter()
@@ -74,7 +74,7 @@ def test_threads_saving_one_prefix_leave_a_restorable_checkpoint(tmp_path, fmt):
         assert not errors, f"round {round_number}: a save raised: {errors[0]!r}"
         mark = check_one_save_throughout(fmt, prefix, THREADS, SAVES)
         assert mark % 1000 == SAVES - 1, f"round {round_number}: the last save to commit was not a last save: {mark}"
-        if fmt == "native":  # exactly the index and the one data file it names
+        if fmt in ("native", "tf_bundle"):  # exactly the index and the one data file it names
             assert len(writer_format.files(prefix)) == 2, writer_format.files(prefix)
         assert leftovers(os.path.dirname(prefix)) == []
     assert time.perf_counter() - started < 60
@@ -115,7 +115,7 @@ def test_threads_with_savers_on_one_folder_keep_the_state_file_restorable(tmp_pa
         directory = str(tmp_path / f"round{r}")
         latest = tf.train.latest_checkpoint(directory)
         assert latest is not None, (r, sorted(os.listdir(directory)))
-        mark = check_one_save_throughout("native", latest, loops, steps)
+        mark = check_one_save_throughout(DEFAULT_FORMAT, latest, loops, steps)  # what Saver() writes
         assert latest.endswith(f"model-{mark % 1000}"), (latest, mark)
         assert leftovers(directory) == []
 

@@ -87,7 +87,7 @@ def format_run(format_site, tmp_path_factory):
 def test_third_party_format_saves_restores_and_is_detected(format_run):
     assert format_run.returncode == 0, format_run.stderr
     out = format_run.stdout
-    assert "FORMATS ['json', 'native', 'npz']" in out
+    assert "FORMATS ['json', 'native', 'npz', 'tf_bundle']" in out
     assert "FILES ['checkpoint', 'model-3.json', 'model-3.meta']" in out
     assert "RESTORED [0.0, 1.0, 2.0, 3.0] json" in out
 

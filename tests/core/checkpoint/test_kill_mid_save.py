@@ -112,9 +112,10 @@ def check_latest_is_complete(directory, size=SMALL):
             return int(sess.run(step))
 
 
-@pytest.mark.parametrize("fmt, pause_at", [("native", 1), ("native", 2), ("native", 3), ("native", 4), ("npz", 1)],
+@pytest.mark.parametrize("fmt, pause_at", [("native", 1), ("native", 2), ("native", 3), ("native", 4), ("npz", 1),
+                                            ("tf_bundle", 1), ("tf_bundle", 2)],
                          ids=["native-before-data", "native-before-index", "native-before-meta", "native-before-state",
-                              "npz-before-archive"])
+                              "npz-before-archive", "tf_bundle-before-data", "tf_bundle-before-index"])
 def test_kill_before_each_commit_point_keeps_the_previous_checkpoint(tmp_path, fmt, pause_at):
     marker = run_and_kill(tmp_path, "pause", pause_at, fmt)
     assert "model-2" in marker or marker.endswith("checkpoint"), marker
@@ -127,8 +128,9 @@ def test_kill_before_each_commit_point_keeps_the_previous_checkpoint(tmp_path, f
     assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "after")
 
 
-def test_kill_while_overwriting_the_same_prefix_keeps_the_old_one(tmp_path):
-    marker = run_and_kill(tmp_path, "same", 2, "native")  # new data file in place, index not yet replaced
+@pytest.mark.parametrize("fmt", ["native", "tf_bundle"])
+def test_kill_while_overwriting_the_same_prefix_keeps_the_old_one(tmp_path, fmt):
+    marker = run_and_kill(tmp_path, "same", 2, fmt)  # new data file in place, index not yet replaced
     assert marker.endswith("model.index"), marker
     assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model")
     assert check_latest_is_complete(tmp_path) == 1
@@ -136,15 +138,17 @@ def test_kill_while_overwriting_the_same_prefix_keeps_the_old_one(tmp_path):
 
 def test_kill_at_random_moments_during_big_writes(tmp_path):
     rng = random.Random(20)
-    for fmt, completed_saves in (("native", 0), ("npz", 2)):
+    for fmt, completed_saves in (("native", 0), ("npz", 2), ("tf_bundle", 1)):
         marker = run_and_kill(tmp_path, "loop", completed_saves, fmt, delay=rng.uniform(0.005, 0.08), size=BIG)
         latest = check_latest_is_complete(tmp_path, size=BIG)
         writing = int(marker.split()[1])
         assert latest in (writing - 1, writing), (marker, latest)
 
 
-@pytest.mark.parametrize("fmt, pause_at", [("native", 1), ("native", 2), ("native", 3), ("native", 4), ("npz", 1)],
-                         ids=["native-data", "native-index", "native-meta", "native-state", "npz-archive"])
+@pytest.mark.parametrize("fmt, pause_at", [("native", 1), ("native", 2), ("native", 3), ("native", 4), ("npz", 1),
+                                            ("tf_bundle", 1)],
+                         ids=["native-data", "native-index", "native-meta", "native-state", "npz-archive",
+                              "tf_bundle-data"])
 def test_the_next_save_removes_a_killed_saves_temporaries(tmp_path, fmt, pause_at):
     run_and_kill(tmp_path, "pause", pause_at, fmt)  # killed while its temporary file is complete but not renamed
     temporaries = [n for n in os.listdir(tmp_path) if ".tmp-" in n]

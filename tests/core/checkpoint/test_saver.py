@@ -225,7 +225,7 @@ def test_restore_of_a_missing_variable_names_it_and_the_checkpoint(tmp_path):
         prefix = tf.train.Saver().save(sess, str(tmp_path / "m"))
     extra = tf.Variable(1.0, name="extra")
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.NotFoundError, match=r"Key extra not found in checkpoint '.*m' \(native format\)"):
+        with pytest.raises(tf.errors.NotFoundError, match=r"Key extra not found in checkpoint '.*m' \(tf_bundle format\)"):
             tf.train.Saver().restore(sess, prefix)
         with pytest.raises(tf.errors.FailedPreconditionError):
             sess.run(extra)  # nothing was loaded

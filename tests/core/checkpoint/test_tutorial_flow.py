@@ -105,3 +105,18 @@ def test_training_resumes_from_the_latest_checkpoint(trained):
         assert sess.run("global_step:0") == STEPS + 1
         saver.save(sess, checkpoint_dir + "/checkpoint", global_step=STEPS)
     assert tf.train.latest_checkpoint(checkpoint_dir).endswith(f"checkpoint-{STEPS}")
+
+
+def test_tensorflow_imports_the_meta_graph_restores_and_evaluates_the_same(trained, tfr):
+    """TF 2.21's import_meta_graph accepts the meta graph written here (its SaverDef names the graph's save and
+    restore ops), restores the checkpoint through them and computes the same logits and top-1 predictions."""
+    checkpoint_dir, reference, test_images, _ = trained
+    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    with tfr.Graph().as_default(), tfr.Session() as sess:
+        saver = tfr.train.import_meta_graph(latest + ".meta")
+        saver.restore(sess, latest)
+        logits = tfr.get_collection("logits")[0]
+        restored = sess.run(logits, {tfr.get_collection("images")[0]: test_images})
+        assert sess.run("global_step:0") == STEPS
+    np.testing.assert_allclose(restored, reference, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.argmax(restored, axis=1), np.argmax(reference, axis=1))

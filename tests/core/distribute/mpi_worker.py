@@ -36,16 +36,26 @@ def allreduce() -> None:
 
 
 def recycling() -> None:
-    """Outputs of one allreduce op run twice: a result still held must not be overwritten by the next run."""
+    """Outputs of allreduce ops run again: a result still held, or a view of a fused bucket's buffer, must not
+    be overwritten by the next run. Also the averages: floats prescaled, integers floor-divided."""
     x = tf.placeholder(tf.float32, [1000])
     [y] = tf.distribute.allreduce([x], average=False)
+    a, b = tf.placeholder(tf.float32, [300]), tf.placeholder(tf.float32, [2, 50])
+    fused = tf.distribute.allreduce([a, b], average=True)  # one buffer; the outputs are views of it
+    i = tf.placeholder(tf.int64, [3])
+    [i_avg] = tf.distribute.allreduce([i], average=True)
+    r = float(tf.distribute.rank() + 1)
     with tf.Session() as sess:
         first = sess.run(y, {x: np.full(1000, 1.0, np.float32)})
         second = sess.run(y, {x: np.full(1000, 2.0, np.float32)})
         sess.run(y, {x: np.full(1000, 3.0, np.float32)})  # `second` is still held too
         del first
         fourth = sess.run(y, {x: np.full(1000, 4.0, np.float32)})
-    _report(second=float(second[0]), fourth=float(fourth[0]))
+        held_b = sess.run(fused, {a: np.full(300, r, np.float32), b: np.full((2, 50), 2 * r, np.float32)})[1]
+        again = sess.run(fused, {a: np.full(300, 10 * r, np.float32), b: np.full((2, 50), 20 * r, np.float32)})
+        ints = sess.run(i_avg, {i: np.array([3 * r - 2, -r, 7], np.int64)})
+    _report(second=float(second[0]), fourth=float(fourth[0]), held_b=sorted(set(held_b.ravel().tolist())),
+            again=[sorted(set(v.ravel().tolist())) for v in again], ints=ints.tolist())
 
 
 def broadcast() -> None:

@@ -70,6 +70,10 @@ def test_an_allreduce_result_the_caller_still_holds_is_never_reused():
     # faults); a held result, or a view of it, must keep its values.
     for r in _results(_launch(2, *_worker("recycling")), 2):
         assert (r["second"], r["fourth"]) == (4.0, 8.0)
+        # Ranks 1 and 2 (as r + 1) averaged: a view of the fused buffer held across the next run keeps its values.
+        assert r["held_b"] == [3.0] and r["again"] == [[15.0], [30.0]]
+        # Integers are summed, then floor-divided: [1 + 4, -1 - 2, 7 + 7] // 2.
+        assert r["ints"] == [2, -2, 7]
 
 
 @pytest.mark.parametrize("ranks", [2, 4])

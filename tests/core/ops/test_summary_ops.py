@@ -133,5 +133,6 @@ def test_merge_refuses_duplicate_tags_and_non_strings():
 def test_summaries_are_not_differentiable():
     from tensorflux.extend import get_op_def
 
-    for op_type in ("ScalarSummary", "HistogramSummary", "ImageSummary", "TensorSummaryV2", "MergeSummary"):
+    for op_type in ("ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummaryV2", "TensorSummaryV2",
+                    "MergeSummary"):
         assert get_op_def(op_type).differentiable is False

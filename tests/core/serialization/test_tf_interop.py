@@ -253,7 +253,7 @@ def test_checkpoint_state_file_parses_with_tensorflows_schema(tfr, tmp_path):
     assert tfr.train.get_checkpoint_state(str(tmp_path)).model_checkpoint_path == str(tmp_path / "model.ckpt-3")
 
 
-def test_tf_written_meta_graph_imports_without_tfs_saver_ops(tfr, weights, tmp_path):
+def test_tf_written_meta_graph_imports_with_tfs_saver_ops(tfr, weights, tmp_path):
     graph = tf_graph(tfr, weights)
     with graph.as_default():
         tfr.add_to_collection("logits", graph.get_tensor_by_name("softmax_linear/logits:0"))
@@ -261,7 +261,9 @@ def test_tf_written_meta_graph_imports_without_tfs_saver_ops(tfr, weights, tmp_p
         tfr.train.export_meta_graph(str(tmp_path / "tf.meta"), saver_def=tf_saver.as_saver_def())
     want, _ = run_tf(tfr, graph)
     saver = tf.train.import_meta_graph(str(tmp_path / "tf.meta"))
-    assert not [op for op in tf.get_default_graph().get_operations() if op.name.startswith("save/")]
+    # TF's save/restore ops import (SaveV2 and RestoreV2 are defined here), and the returned Saver names them
+    assert tf.get_default_graph().get_operation_by_name("save/RestoreV2").type == "RestoreV2"
+    assert (saver.saver_def.filename_tensor_name, saver.saver_def.restore_op_name) == ("save/Const:0", "save/restore_all")
     assert [v.name for v in tf.trainable_variables()] == [v.name for v in graph.get_collection("trainable_variables")]
     assert saver._max_to_keep == 3
     assert tf.get_collection("logits")[0].name == "softmax_linear/logits:0"

@@ -1,4 +1,5 @@
-"""The real TensorBoard server reads our event files: scalars and the name-scoped graph over its HTTP API."""
+"""The real TensorBoard server reads our event files: scalars, the name-scoped graph with a traced step's run
+metadata, and audio, over its HTTP API."""
 
 import json
 import socket
@@ -6,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -15,7 +17,7 @@ import tensorflux as tf
 
 pytest.importorskip("tensorboard", reason="tensorboard is not installed; pip install tensorboard")
 
-STARTUP_SECONDS = 15
+STARTUP_SECONDS = 60  # a deadline: tensorboard imports TensorFlow when installed, slow on a loaded machine
 
 
 def _free_port():
@@ -44,17 +46,22 @@ def _wait_for(url, proc, log):
     pytest.fail(f"tensorboard served nothing at {url} within {STARTUP_SECONDS}s: {log.read_text()}")
 
 
-def test_tensorboard_serves_our_scalars_and_graph(tmp_path):
+def test_tensorboard_serves_our_scalars_graph_run_metadata_and_audio(tmp_path):
     tf.reset_default_graph()
     x = tf.placeholder(tf.float32, [], name="x")
     with tf.name_scope("model"):
         y = tf.square(x, name="squared")
     loss = tf.summary.scalar("loss", y)
+    audio = tf.summary.audio("tone", tf.sin(tf.linspace(0.0, 40.0, 400))[None, :], 8000.0, max_outputs=1)
     inputs = np.linspace(0.5, 2.0, 4, dtype=np.float32)
     logdir = tmp_path / "logs"
+    meta = tf.RunMetadata()
     with tf.Session() as sess, tf.summary.FileWriter(str(logdir), sess.graph) as writer:
         for step, value in enumerate(inputs):
-            writer.add_summary(sess.run(loss, {x: value}), global_step=step)
+            trace = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE) if step == 1 else None
+            writer.add_summary(sess.run(loss, {x: value}, options=trace, run_metadata=meta), global_step=step)
+        writer.add_run_metadata(meta, "step 1", global_step=1)
+        writer.add_summary(sess.run(audio), global_step=0)
 
     port, log = _free_port(), tmp_path / "tensorboard.log"
     # Output goes to a file: an undrained pipe could fill and stall the server.
@@ -72,6 +79,13 @@ def test_tensorboard_serves_our_scalars_and_graph(tmp_path):
         for op in tf.get_default_graph().get_operations():
             assert f'name: "{op.name}"' in graph
         assert 'name: "model/squared"' in graph and 'op: "ScalarSummary"' in graph
+        # The traced step is listed with the graph, and its per-op stats name the graph's nodes.
+        info = json.loads(_get(f"{base}/data/plugin/graphs/info"))
+        assert info["."]["run_graph"] and info["."]["tags"]["step 1"]["profile"]
+        stats = _get(f"{base}/data/plugin/graphs/run_metadata?run=.&tag={urllib.parse.quote('step 1')}")
+        assert 'node_name: "model/squared"' in stats
+        tags = json.loads(_wait_for(f"{base}/data/plugin/audio/tags", proc, log))
+        assert list(tags["."]) == ["tone/audio"]
     finally:
         proc.kill()
         proc.wait(timeout=10)

@@ -153,3 +153,28 @@ def test_fused_gradient_of_nchw_input():
     g = rng.standard_normal(out.shape).astype(np.float32)
     dx = pool.fused_max_pool_grad(x, out, g, activation="Relu", **kw)
     np.testing.assert_array_equal(dx, relu_masked(pool.max_pool_grad(x, out, g, **kw), x))
+
+
+def reference_avg_pool(x, k, s, padding):
+    """The mean of each window's real cells, by loops in float64."""
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw) = k, s
+    oh, pt, _ = axis_geometry(h, kh, sh, 1, padding)
+    ow, pl, _ = axis_geometry(w, kw, sw, 1, padding)
+    out = np.zeros((n, oh, ow, c))
+    for i, j in np.ndindex(oh, ow):
+        r0, q0 = i * sh - pt, j * sw - pl
+        window = x[:, max(r0, 0):max(r0 + kh, 0), max(q0, 0):max(q0 + kw, 0)].astype(np.float64)
+        out[:, i, j] = window.mean(axis=(1, 2)) if window.size else 0
+    return out
+
+
+@pytest.mark.parametrize("shape,k,s,padding", GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_avg_pool_matches_loops_and_the_numpy_path(shape, k, s, padding, dtype, chunking, monkeypatch):
+    x, _ = inputs(shape, k, s, padding, dtype, "random")
+    out = pool.avg_pool(x, **pool_args(k, s, padding))
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, reference_avg_pool(x, k, s, padding), rtol=1e-6, atol=1e-6)
+    monkeypatch.setattr(pool, "_FAST", ())
+    np.testing.assert_array_equal(out, pool.avg_pool(x, **pool_args(k, s, padding)))

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ...proto import saver_pb2
 from .. import dtypes as _dtypes
 from ..errors import InvalidArgumentError, NotFoundError
 from ..fileio import path_lock, remove_stale_temps_in
@@ -31,6 +32,7 @@ from ..graph import Tensor
 from ..serialization import meta_graph as _meta_graph
 from ..variables import Variable, global_variables
 from .formats import DEFAULT_FORMAT, detect_format, get_format, require_format
+from .saver_graph import build_saver_def, names_resolve
 from .state import STATE_FILE, update_checkpoint_state
 
 _LOG = logging.getLogger("tensorflux")
@@ -45,6 +47,11 @@ class Saver:
     At most ``max_to_keep`` recent checkpoints are kept; 0 or None keeps every one (and, as in TF,
     ``last_checkpoints`` then stays empty and the state file lists only the newest). Negative values,
     which make TF's Saver delete each checkpoint right after writing it, raise ValueError.
+
+    The constructor adds TensorFlow's save/restore ops for the variables to their graph (``save/SaveV2``,
+    ``save/RestoreV2``, ``save/restore_all``; see :meth:`build`), named in ``saver_def``, so TensorFlow's
+    ``import_meta_graph`` accepts the meta graphs ``save`` writes. ``save`` and ``restore`` themselves move the
+    values through the session, in any format.
 
     Example:
         >>> import os, tempfile, tensorflux as tf
@@ -69,7 +76,7 @@ class Saver:
                  defer_build: bool = False, allow_empty: bool = False, write_version: Any = None,
                  pad_step_number: bool = False, save_relative_paths: bool = False, filename: str | None = None,
                  format: str = DEFAULT_FORMAT) -> None:  # noqa: A002 - TF-style keyword
-        del reshape, sharded, name, restore_sequentially, builder, defer_build, write_version
+        del reshape, sharded, restore_sequentially, builder, write_version
         if saver_def is not None:
             max_to_keep = saver_def.max_to_keep
             if saver_def.keep_checkpoint_every_n_hours > 0:
@@ -90,7 +97,26 @@ class Saver:
         self._last_checkpoints: list[tuple[str, float]] = []
         self._written: dict[str, tuple | None] = {}  # prefix -> fingerprint of the files this saver wrote
         self._lock = threading.Lock()  # guards the kept list when threads share this saver
+        self._name = name
         self.saver_def = _meta_graph.default_saver_def(self._max_to_keep, keep_checkpoint_every_n_hours)
+        graph = next(iter(self._var_list.values())).graph if self._var_list else None
+        if saver_def is not None and graph is not None and names_resolve(graph, saver_def):
+            self.saver_def = saver_pb2.SaverDef.FromString(saver_def.SerializeToString())  # its ops are in the graph
+        elif not defer_build:
+            self.build()
+
+    def build(self) -> None:
+        """Add TensorFlow's save/restore ops for the variables to their graph (``save/SaveV2``, ``save/RestoreV2``,
+        ``save/restore_all``...) and name them in ``saver_def``, so TensorFlow can import the meta graph.
+
+        The constructor calls it unless ``defer_build=True``. Nothing is added when there are no variables or
+        their graph is finalized; ``save`` and ``restore`` work through the session either way.
+        """
+        graph = next(iter(self._var_list.values())).graph if self._var_list else None
+        if graph is None or graph.finalized or names_resolve(graph, self.saver_def):
+            return
+        self.saver_def = build_saver_def(graph, self._var_list, self._max_to_keep, self._keep_hours,
+                                         filename=self._filename, name=self._name)
 
     # -- introspection -----------------------------------------------------------------------
     @property
@@ -265,7 +291,10 @@ def _fingerprint(fmt: Any, prefix: str) -> tuple | None:
 
 def _check_value(name: str, var: Variable, value: np.ndarray, where: str) -> np.ndarray:
     want = var.dtype
-    got = _dtypes.string if value.dtype.kind in "OSU" else _dtypes.as_dtype(value.dtype)
+    try:
+        got = _dtypes.string if value.dtype.kind in "OSU" else _dtypes.as_dtype(value.dtype)
+    except TypeError:  # a dtype Tensorflux has no DType for (uint32, complex64...) read from a TF checkpoint
+        got = value.dtype
     if got is not want:
         raise InvalidArgumentError(f"variable '{var.name}' (key '{name}') has dtype {want.name}, but {where} stores "
                                    f"{got.name}")
@@ -329,4 +358,9 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, impo
     if not var_list:
         return None
     saver_def = mg.saver_def if mg.HasField("saver_def") else None
+    if saver_def is not None and import_scope:  # the saver's ops were imported under the scope too
+        saver_def = saver_pb2.SaverDef.FromString(saver_def.SerializeToString())
+        for field in ("filename_tensor_name", "save_tensor_name", "restore_op_name"):
+            if getattr(saver_def, field):
+                setattr(saver_def, field, f"{import_scope.rstrip('/')}/{getattr(saver_def, field)}")
     return Saver(var_list=var_list, saver_def=saver_def, **kwargs)

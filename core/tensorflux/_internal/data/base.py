@@ -68,7 +68,10 @@ class Environment:
         self._seeds: dict = {}
         self._closers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._parent: Environment | None = None
         self.closed = False
+        # What a node keeps for the life of the iterator (``cache``'s recorded elements), by node.
+        self.store: dict = {}
 
     def value(self, x: Any) -> Any:
         """The value of ``x``: a captured tensor's, as evaluated when the iterator started, or ``x`` itself."""
@@ -100,8 +103,25 @@ class Environment:
                 seed = self._seeds.setdefault(node, tuple(int(s) for s in np.random.SeedSequence().generate_state(2)))
         return seeded_rng(seed[0], seed[1] + (passes if reshuffle else 0))
 
+    def for_element(self, captured: dict) -> "Environment":
+        """The environment of a dataset made from one element (``flat_map``, ``interleave``): ``captured`` adds
+        the values the element's dataset reads. Compiled functions and closers are this iterator's; random streams
+        start afresh, as a dataset made anew does.
+
+        Example:
+            >>> child = Environment({"a": 1}, None).for_element({"b": 2})
+            >>> sorted(child.captured)
+            ['a', 'b']
+        """
+        child = Environment({**self.captured, **captured}, self.config)
+        child._runners, child._lock, child._parent = self._runners, self._lock, self
+        return child
+
     def on_close(self, closer: Callable[[], None]) -> None:
         """Call ``closer`` when the iterator is re-initialized or its session closes."""
+        if self._parent is not None:
+            self._parent.on_close(closer)
+            return
         with self._lock:
             self._closers.append(closer)
 

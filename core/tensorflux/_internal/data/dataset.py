@@ -16,7 +16,10 @@ from typing import Any, Callable
 from ..graph import Tensor
 from ..ops.random_ops import get_seed
 from .base import Node
+from .cache import Cache
 from .iterator import Iterator, make_initializable_iterator, make_one_shot_iterator
+from .padded_batch import PaddedBatch
+from .per_element import FlatMap, Interleave
 from .prefetch import Prefetch
 from .sources import Generator, Range, Tensors, TensorSlices
 from .structure import flatten, map_structure
@@ -96,6 +99,43 @@ class Dataset:
         Example: ``Dataset.range(5).batch(2)`` is [0, 1], [2, 3], [4].
         """
         return Dataset(Batch(self._node, _count(batch_size), drop_remainder))
+
+    def padded_batch(self, batch_size: Any, padded_shapes: Any = None, padding_values: Any = None,
+                     drop_remainder: bool = False) -> "Dataset":
+        """Like ``batch``, each component first padded at the end of each dimension to ``padded_shapes`` (nested
+        like the elements; a None or -1 dimension pads to the batch's longest, the default for every dimension)
+        with ``padding_values`` (default 0, or b'' for strings).
+
+        Example: ``Dataset.range(1, 4).map(lambda n: tf.fill([n], n)).padded_batch(2, [None])`` is
+        [[1, 0], [2, 2]], [[3, 3, 3]].
+        """
+        return Dataset(PaddedBatch(self._node, _count(batch_size), padded_shapes, padding_values, drop_remainder))
+
+    def flat_map(self, map_func: Callable) -> "Dataset":
+        """The elements of the dataset ``map_func`` returns for each element, one dataset after the other.
+
+        Example: ``Dataset.range(3).flat_map(lambda n: Dataset.range(n))`` is 0, 0, 1.
+        """
+        return Dataset(FlatMap(self._node, map_func))
+
+    def interleave(self, map_func: Callable, cycle_length: Any = None, block_length: Any = None,
+                   num_parallel_calls: Any = None) -> "Dataset":
+        """The elements of the datasets ``map_func`` returns, ``cycle_length`` of them open at once and
+        ``block_length`` elements taken from each in turn (``cycle_length`` None or -1, AUTOTUNE: the number of
+        CPUs; ``block_length`` by default 1). ``num_parallel_calls`` is accepted; the order is the sequential one,
+        as TF's deterministic default.
+
+        Example: ``Dataset.range(1, 3).interleave(lambda n: Dataset.from_tensors(n).repeat(2), 2)`` is 1, 2, 1, 2.
+        """
+        del num_parallel_calls
+        cycle_length = -1 if cycle_length is None else cycle_length
+        block_length = 1 if block_length is None else block_length
+        return Dataset(Interleave(self._node, map_func, _count(cycle_length), _count(block_length)))
+
+    def cache(self, filename: str = "") -> "Dataset":
+        """The same elements, kept in memory by the first complete pass and replayed by later ones (per
+        iterator); a file cache (``filename``) is refused. Example: ``ds.map(decode).cache().repeat()``."""
+        return Dataset(Cache(self._node, filename))
 
     def shuffle(self, buffer_size: Any, seed: int | None = None,
                 reshuffle_each_iteration: bool | None = None) -> "Dataset":

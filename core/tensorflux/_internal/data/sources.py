@@ -48,7 +48,8 @@ class TensorSlices(Node):
             raise InvalidArgumentError(f"from_tensor_slices: components have different first dimensions "
                                        f"{[v.shape[0] for v in values]}")
         for i in range(rows.pop() if rows else 0):
-            yield tuple(v[i] if v.ndim > 1 else np.asarray(v[i]) for v in values)
+            # A scalar slice keeps its array's dtype: a string's element would otherwise become numpy bytes_.
+            yield tuple(v[i] if v.ndim > 1 else np.asarray(v[i], dtype=v.dtype) for v in values)
 
 
 class Tensors(Node):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..graph import GraphKeys, Tensor, get_default_graph
+from ..init_scope import outermost_graph
 from ..op_builder import constant_value, convert_to_tensor
 from ..ops import array_ops, math_ops
 from ..variable_scope import get_variable, variable_scope
@@ -71,6 +72,19 @@ def pair(value: Any, what: str) -> tuple[int, int]:
     if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
         raise ValueError(f"The `{what}` argument must be a tuple of 2 integers. Received: {value!r}")
     return int(values[0]), int(values[1])
+
+
+def single(value: Any, what: str) -> int:
+    """An int or a 1-sequence of ints as one int, as Keras's ``normalize_tuple(value, 1, ...)``.
+
+    Example:
+        >>> single(3, "kernel_size"), single((2,), "strides")
+        (3, 2)
+    """
+    values = [value] if isinstance(value, (int, np.integer)) else list(value)
+    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
+        raise ValueError(f"The `{what}` argument must be a tuple of 1 integers. Received: {value!r}")
+    return int(values[0])
 
 
 def normalize_padding(padding: str) -> str:
@@ -187,7 +201,7 @@ class Layer:
                    trainable: bool = True, constraint: Any = None) -> Variable:
         """Get or create the variable ``<scope>/name`` with ``get_variable``; a new one's regularizer loss is kept."""
         refuse_constraint(constraint, "constraint", type(self).__name__)
-        graph = get_default_graph()
+        graph = outermost_graph()  # where get_variable puts the variable and its loss, also from a traced function
         existing = len(graph.get_collection(GraphKeys.REGULARIZATION_LOSSES))
         var = get_variable(name, shape=shape, dtype=dtype or self.dtype or _dtypes.float32, initializer=initializer,
                            regularizer=regularizer, trainable=trainable and self.trainable)

@@ -15,6 +15,7 @@ from .base_array_ops import (
     constant as constant,
     fill as fill,
     identity as identity,
+    identity_n as identity_n,
     one_hot as one_hot,
     ones as ones,
     ones_like as ones_like,

@@ -27,6 +27,8 @@ define("Placeholder", [], ["output: dtype"], {"dtype": "type", "shape": ("shape"
 define("PlaceholderWithDefault", ["input: dtype"], ["output: dtype"], {"dtype": "type", "shape": ("shape", None)},
        shape=lambda op: op.attrs["shape"])
 define("Identity", ["input: T"], ["output: T"], {"T": "type"}, shape=same_shape)
+define("IdentityN", ["*input: T"], ["*output: T"], {"T": "list(type)"},
+       shape=lambda op: [t.shape for t in op.inputs], doc="Each input passed through as the output of the same index.")
 define("StopGradient", ["input: T"], ["output: T"], {"T": "type"}, shape=same_shape)
 define("ZerosLike", ["x: T"], ["y: T"], {"T": "type"}, shape=same_shape)
 define("OnesLike", ["x: T"], ["y: T"], {"T": ("type", None, dt.REAL_AND_BOOL)}, shape=same_shape)
@@ -100,6 +102,11 @@ def _identity_grad(op: Any, grad: Tensor) -> list:
     return [grad]
 
 
+@gradient("IdentityN")
+def _identity_n_grad(op: Any, *grads: Tensor) -> list:
+    return list(grads)
+
+
 @gradient("Fill")
 def _fill_grad(op: Any, grad: Tensor) -> list:
     from .math_ops import reduce_sum
@@ -164,6 +171,18 @@ def identity(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
         array([1, 2], dtype=int32)
     """
     return apply_op("Identity", input, name=name)[0]
+
+
+def identity_n(input: Any, name: str | None = None) -> list[Tensor]:  # noqa: A002
+    """Return one new tensor per tensor of the list ``input``, each with the same value (one ``IdentityN`` op).
+
+    Example:
+        >>> import tensorflux as tf
+        >>> a, b = tf.identity_n([tf.constant(1), tf.constant([2.0])])
+        >>> [v.tolist() for v in tf.Session().run([a, b])]
+        [1, [2.0]]
+    """
+    return list(apply_op("IdentityN", list(input), name=name or "IdentityN"))
 
 
 def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002

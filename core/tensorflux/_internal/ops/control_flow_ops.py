@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import variant_ops  # noqa: F401 - TF's TensorList and Optional ops, for control flow imported from TF
 from .common import define
 
 

@@ -105,13 +105,25 @@ def _fused_conv_shape(op: Any) -> TensorShape:
     return TensorShape(dims)
 
 
-# Internal: made by the fusion graph pass (passes/fusion.py) from Conv2D + bias (+ Relu) (+ a 2x2 stride-2
-# MaxPool), never by users.
+# Internal: made by the fusion graph pass (passes/fusion.py) from Conv2D + bias (+ a folded batch norm) (+ a
+# residual add, passed as a fourth input when ``residual``) (+ Relu/Relu6) (+ a 2x2 stride-2 MaxPool), never by users.
 define("_FusedConv2D", ["input: T", "filter: T", "bias: T"], ["output: T"],
-       {**_CONV_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu")),
-        "pool": AttrDef("pool", "string", "", ("", "MaxPool2x2"))}, shape=_fused_conv_shape,
-       differentiable=False, doc="Conv2D, then a per-channel bias, then an optional activation, then an optional "
-                                 "2x2 stride-2 max pool of an even-sized output (graph-pass internal).")
+       {**_CONV_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu", "Relu6")),
+        "pool": AttrDef("pool", "string", "", ("", "MaxPool2x2")), "residual": ("bool", False),
+        "filter_const": ("bool", False)}, shape=_fused_conv_shape,
+       differentiable=False, doc="Conv2D, then a per-channel bias, then (with residual) an added input of the "
+                                 "output's shape, then an optional activation, then an optional 2x2 stride-2 max "
+                                 "pool of an even-sized output; filter_const: the filter never changes "
+                                 "(graph-pass internal).")
+
+
+# Internal: made by the fusion graph pass from a Mul by a per-channel constant, then an AddV2/Sub of one, then
+# Relu/Relu6 (an inference batch norm that no convolution before it absorbs, as in DenseNet), never by users.
+define("_FusedScaleShift", ["x: T", "scale: T", "offset: T"], ["y: T"],
+       {"T": ("type", None, CONV_T), "activation": AttrDef("activation", "string", "", ("", "Relu", "Relu6"))},
+       shape=lambda op: op.inputs[0].shape, differentiable=False,
+       doc="x * scale + offset (scale and offset 1-D, along the last axis), then an optional activation "
+           "(graph-pass internal).")
 
 
 def _pool_attrs(allowed: tuple) -> dict:

@@ -23,6 +23,23 @@ def _dims(t: Tensor) -> list:
     return out
 
 
+def is_zero_filler(t: Tensor) -> bool:
+    """Whether ``t`` is known to be all zeros when the graph is built: the filler ``tf.gradients`` passes for an
+    output nothing depends on, so a gradient function can skip its term.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> is_zero_filler(tf.zeros([2, 3])), is_zero_filler(tf.ones([2]))
+        (True, False)
+    """
+    from ..op_builder import constant_value
+
+    if t.op.type == "ZerosLike":
+        return True
+    value = constant_value(t.op.inputs[1]) if t.op.type == "Fill" else constant_value(t)
+    return value is not None and not np.any(value)
+
+
 def _as_shape_arg(dims: list) -> Any:
     """A shape argument from ints and scalar tensors: a constant when all are ints."""
     from .shape_ops import stack

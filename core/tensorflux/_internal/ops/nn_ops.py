@@ -18,6 +18,7 @@ from ..op_builder import apply_op, constant_value, convert_to_tensor
 from ..shapes import TensorShape
 from . import array_ops, math_ops
 from .common import define, gradient, not_differentiable, same_shape
+from .grad_util import is_zero_filler
 
 FLOAT = dt.FLOATING
 REAL = dt.NUMERIC
@@ -193,20 +194,12 @@ def _logits_grad(op: Any, grad_loss: Tensor | None, grad_backprop: Tensor | None
     out = None
     if grad_loss is not None:
         out = math_ops.multiply(array_ops.expand_dims(grad_loss, -1), op.outputs[1])
-    if grad_backprop is not None and not _is_zero(grad_backprop):
+    if grad_backprop is not None and not is_zero_filler(grad_backprop):
         sm = softmax(op.inputs[0])
         dot = math_ops.reduce_sum(math_ops.multiply(grad_backprop, sm), axis=-1, keepdims=True)
         term = math_ops.multiply(math_ops.subtract(grad_backprop, dot), sm)
         out = term if out is None else math_ops.add(out, term)
     return out
-
-
-def _is_zero(t: Tensor) -> bool:
-    """Whether ``t`` is known to be all zeros at construction time (the filler tf.gradients uses for unused outputs)."""
-    if t.op.type == "ZerosLike":
-        return True
-    value = constant_value(t.op.inputs[1]) if t.op.type == "Fill" else constant_value(t)
-    return value is not None and not np.any(value)
 
 
 @gradient("SoftmaxCrossEntropyWithLogits")

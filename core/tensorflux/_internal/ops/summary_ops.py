@@ -41,6 +41,15 @@ def _image_summary_shape(op: Any) -> TensorShape:
     return TensorShape([])
 
 
+def _audio_summary_shape(op: Any) -> TensorShape:
+    shape, rate = op.inputs[1].shape, op.inputs[2].shape
+    if shape.rank is not None and shape.rank not in (2, 3):
+        raise ValueError(f"audio must be 2-D [batch, frames] or 3-D [batch, frames, channels], got {shape}")
+    if rate.rank not in (None, 0):
+        raise ValueError(f"sample_rate must be a scalar, got shape {rate}")
+    return TensorShape([])
+
+
 define("ScalarSummary", ["tags: string", "values: T"], ["summary: string"], {"T": ("type", None, _REAL)},
        shape=_scalar_summary_shape)
 define("HistogramSummary", ["tag: string", "values: T"], ["summary: string"], {"T": ("type", "float32", _REAL)},
@@ -49,10 +58,13 @@ define("ImageSummary", ["tag: string", "tensor: T"], ["summary: string"],
        {"T": ("type", "float32", _IMAGE), "max_images": ("int", 3),
         "bad_color": ("tensor", np.array([255, 0, 0, 255], np.uint8))},
        shape=_image_summary_shape)
+define("AudioSummaryV2", ["tag: string", "tensor: float", "sample_rate: float"], ["summary: string"],
+       {"max_outputs": ("int", 3)}, shape=_audio_summary_shape)
 define("TensorSummaryV2", ["tag: string", "tensor: T", "serialized_summary_metadata: string"], ["summary: string"],
        {"T": "type"}, shape=scalar_shape)
 define("MergeSummary", ["*inputs: string"], ["summary: string"], {"N": "int"}, shape=scalar_shape)
-not_differentiable("ScalarSummary", "HistogramSummary", "ImageSummary", "TensorSummaryV2", "MergeSummary")
+not_differentiable("ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummaryV2", "TensorSummaryV2",
+                   "MergeSummary")
 
 
 def clean_tag(name: str | None) -> str | None:
@@ -145,6 +157,28 @@ def image(name: str, tensor: Any, max_outputs: int = 3, collections: list | None
     with summary_scope(name, family) as (tag, scope):
         value = apply_op("ImageSummary", constant(tag, name="tag"), tensor, max_images=int(max_outputs),
                          name=scope)[0]
+    _collect(value, collections, [GraphKeys.SUMMARIES])
+    return value
+
+
+def audio(name: str, tensor: Any, sample_rate: Any, max_outputs: int = 3, collections: list | None = None,
+          family: str | None = None) -> Tensor:
+    """Up to ``max_outputs`` WAV clips from a ``[batch, frames, channels]`` or ``[batch, frames]`` float32 tensor.
+
+    Samples in [-1, 1] are written as 16-bit PCM at ``sample_rate`` Hz (a float scalar or tensor); TensorBoard's
+    Audio tab plays them.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> tf.reset_default_graph()
+        >>> s = tf.summary.audio("voice", tf.zeros([2, 16000]), 16000, max_outputs=1)
+        >>> s.op.type, s.op.get_attr("max_outputs")
+        ('AudioSummaryV2', 1)
+    """
+    with summary_scope(name, family) as (tag, scope):
+        sample_rate = convert_to_tensor(sample_rate, dtype=dt.float32, name="sample_rate")
+        value = apply_op("AudioSummaryV2", constant(tag, name="tag"), tensor, sample_rate,
+                         max_outputs=int(max_outputs), name=scope)[0]
     _collect(value, collections, [GraphKeys.SUMMARIES])
     return value
 

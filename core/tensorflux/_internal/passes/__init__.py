@@ -8,6 +8,7 @@ kernel call, in execution order) and hands it to each enabled pass in turn:
 | ``cse`` | ``cse.py`` | merges pure nodes that compute the same thing from the same inputs |
 | ``constant_folding`` | ``constant_folding.py`` | runs pure nodes whose inputs are all constants, once |
 | ``fusion`` | ``fusion.py`` | conv2d + bias (+ relu) (+ 2x2 max pool) as one fused kernel; elementwise chains as one step |
+| ``compile`` | ``clusters.py`` | hands runs of pure ops to a device that compiles them (``Device.compile_segment``) |
 
 A pass returns the new node list and records, in ``ctx.aliases``, any value it replaced by another.
 Passes can be switched off with ``TENSORFLUX_DISABLE_PASSES`` (see ``docs/environment.md``) or with

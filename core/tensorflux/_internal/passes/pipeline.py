@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import constant_folding, cse, fusion
+from . import clusters, constant_folding, cse, fusion
 from .plan import PassContext, Ref
 
-PASS_NAMES = ("cse", "constant_folding", "fusion")
+PASS_NAMES = ("cse", "constant_folding", "fusion", "compile")
 
 
 def run_passes(nodes: list, ctx: PassContext, disabled: frozenset) -> list:
@@ -17,7 +17,7 @@ def run_passes(nodes: list, ctx: PassContext, disabled: frozenset) -> list:
         >>> run_passes([], PassContext(None, set()), frozenset(PASS_NAMES))
         []
     """
-    table = {"cse": cse.run, "constant_folding": constant_folding.run, "fusion": fusion.run}
+    table = {"cse": cse.run, "constant_folding": constant_folding.run, "fusion": fusion.run, "compile": clusters.run}
     for name in PASS_NAMES:
         if name not in disabled:
             nodes = table[name](nodes, ctx)

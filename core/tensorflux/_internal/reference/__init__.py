@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterable
 
 from ..dtypes import ALL_DTYPES, as_dtype
 from ..registry import OPS, OpDef
-from . import array, host, math, random, sparse, state, training
+from . import array, host, image, linalg, math, matrix, random, scan, scatter_nd, sparse, special, state, training
 from .common import quiet
 from .host import host_kernel as host_kernel
 
-_FAMILIES = (math, array, state, training, random, host, sparse)
+_FAMILIES = (math, array, state, training, random, host, sparse, linalg, special, scan, scatter_nd, matrix, image)
 
 # Ops whose main type attribute is not "T": random ops type their output by ``dtype``/``Tout`` (their T is the
 # shape's), as the cpu and opencl plugins register them.
@@ -122,7 +122,8 @@ def register_reference_kernels(registrar: Any, device_type: str, xp: Any, dtypes
         if _uses_strings(op_def) and not strings:
             continue
         attr = type_attr(op_def)
-        others = {name: claimed for name, a in op_def.attr_defs.items() if a.kind == "type" and name != attr}
+        others = {name: claimed for name, a in op_def.attr_defs.items()
+                  if a.kind in ("type", "list(type)") and name != attr}
         registrar.kernel(op, device_type, fn, dtypes=claimed if attr else None, type_attr=attr or "T",
                          priority=priority, also=others)
         registered.append(op)

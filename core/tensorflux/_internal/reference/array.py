@@ -192,8 +192,12 @@ def kernels(xp: Any) -> dict[str, Callable]:
         values = xp.flip(xp.sort(x, axis=-1, stable=True), axis=-1)[..., :k]
         return values, xp.astype((n - 1) - backwards, xp.int32)
 
+    def identity_n(*inputs):
+        return tuple(inputs)
+
     return {
         "Const": const, "Placeholder": placeholder, "PlaceholderWithDefault": identity, "Identity": identity,
+        "IdentityN": identity_n,
         "StopGradient": identity, "ZerosLike": zeros_like, "OnesLike": ones_like, "Fill": fill, "Range": range_,
         "Reshape": reshape, "Transpose": transpose, "ExpandDims": expand_dims, "Squeeze": squeeze,
         "ConcatV2": concat, "Pack": pack, "Unpack": unpack, "Split": split, "SplitV": split_v, "Slice": slice_,

@@ -177,6 +177,20 @@ def fused_conv2d(xp: Any, x: Any, f: Any, bias: Any, *, strides: list, padding: 
     return cast_like(xp, from_nhwc(xp, y, data_format), x)
 
 
+def fused_scale_shift(xp: Any, x: Any, scale: Any, offset: Any, *, activation: str = "") -> Any:
+    """_FusedScaleShift: ``x * scale + offset`` along the last axis, then ``activation`` ("", "Relu" or "Relu6")."""
+    channels = x.shape[-1]
+    if tuple(scale.shape) != (channels,) or tuple(offset.shape) != (channels,):
+        raise ValueError(f"scale {list(scale.shape)} and offset {list(offset.shape)} must have one entry per channel "
+                         f"of the last axis ({channels})")
+    y = x * scale + offset
+    if activation in ("Relu", "Relu6"):
+        y = xp.maximum(y, xp.zeros_like(y))
+    if activation == "Relu6":
+        y = xp.minimum(y, xp.full_like(y, 6))
+    return y
+
+
 # -- pooling --------------------------------------------------------------------------------------------------
 def _max_pool_nhwc(xp: Any, xn: Any, geo: WindowGeometry) -> tuple[list, Any]:
     """(the tap blocks of the padded input, their maximum): padding never wins, a nan makes the maximum nan."""
@@ -250,7 +264,7 @@ def avg_pool_grad(xp: Any, orig_input_shape: Any, grad: Any, *, ksize: list, str
 
 _KERNELS = {
     "Conv2D": conv2d, "Conv2DBackpropInput": conv2d_backprop_input, "Conv2DBackpropFilter": conv2d_backprop_filter,
-    "_FusedConv2D": fused_conv2d, "MaxPool": max_pool, "MaxPoolGrad": max_pool_grad,
+    "_FusedConv2D": fused_conv2d, "_FusedScaleShift": fused_scale_shift, "MaxPool": max_pool, "MaxPoolGrad": max_pool_grad,
     "_FusedMaxPoolGrad": fused_max_pool_grad, "AvgPool": avg_pool, "AvgPoolGrad": avg_pool_grad,
 }
 

@@ -1,4 +1,5 @@
-"""Host work by nature (summaries, MPI collectives, py_func and printing) as kernels for any device, through the host adapter."""
+"""Host work by nature (summaries, MPI collectives, py_func and printing, checkpoint files) as kernels for any device,
+through the host adapter."""
 
 from __future__ import annotations
 
@@ -6,16 +7,28 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..checkpoint.kernels import checkpoint_kernels
 from ..control_flow_kernels import control_flow_kernels
 from ..data.kernels import dataset_kernels
 from ..distribute import comm
 from ..host_adapter import host_kernel as host_kernel
 from ..script_kernels import script_kernels
-from ..summary.encode import histogram_summary, image_summary, merge_summary, scalar_summary, tensor_summary
+from ..summary.encode import (
+    audio_summary,
+    histogram_summary,
+    image_summary,
+    merge_summary,
+    scalar_summary,
+    tensor_summary,
+)
 
 
 def _image(tag: Any, tensor: Any, *, max_images: int, bad_color: Any) -> np.ndarray:
     return image_summary(tag, tensor, max_images, bad_color)
+
+
+def _audio(tag: Any, tensor: Any, sample_rate: Any, *, max_outputs: int) -> np.ndarray:
+    return audio_summary(tag, tensor, sample_rate, max_outputs)
 
 
 def _tensor(tag: Any, value: Any, serialized_summary_metadata: Any, *, T: Any) -> np.ndarray:  # noqa: N803 - TF's attr name
@@ -40,7 +53,8 @@ def kernels(xp: Any) -> dict[str, Callable]:
     """
     host = {
         "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
-        "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
+        "AudioSummaryV2": _audio, "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
         "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(), **control_flow_kernels(),
+        **checkpoint_kernels(),
     }
     return {op: host_kernel(fn) for op, fn in host.items()}

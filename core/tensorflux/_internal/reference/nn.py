@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable
 
-from . import conv
+from . import batch_norm, conv, conv3d, depthwise
 from .common import host_int, host_ints
 from .nn_support import bind, cast_like, computed
 
@@ -252,4 +252,5 @@ def kernels(xp: Any) -> dict[str, Callable]:
         >>> table["Relu"](np.array([-1.0, 2.0])).tolist(), "Conv2D" in table
         ([0.0, 2.0], True)
     """
-    return {**conv.kernels(xp), **{op: bind(xp, fn) for op, fn in _KERNELS.items()}}
+    return {**conv.kernels(xp), **conv3d.kernels(xp), **depthwise.kernels(xp), **batch_norm.kernels(xp),
+            **{op: bind(xp, fn) for op, fn in _KERNELS.items()}}

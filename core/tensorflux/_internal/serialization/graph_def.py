@@ -17,7 +17,9 @@ from ..graph import Graph, Operation, Tensor, get_default_graph, register_graph_
 from ..op_builder import apply_op
 from ..registry import OPS, OpDef
 from ..untrusted import parsing
-from .attr_value import attr_from_proto, attr_to_proto, shape_to_proto
+from .attr_value import attr_from_proto, shape_to_proto
+from .function_export import LibraryWriter
+from .function_import import CALL_OPS, TF1_CONTROL_FLOW, LibraryReader, tf1_control_flow_error
 from .tensor_proto import dtype_from_enum
 
 # The GraphDef version of the TensorFlow release (2.21) whose op semantics exported graphs follow.
@@ -49,19 +51,18 @@ def graph_to_graph_def(graph: Graph, add_shapes: bool = False, clear_devices: bo
     """Serialize every op of ``graph`` into a GraphDef, in creation (hence topological) order."""
     gdef = graph_pb2.GraphDef()
     gdef.versions.producer = GRAPH_DEF_PRODUCER
+    library = LibraryWriter()  # the functions of If and While ops, as TF's FunctionDefs
     for op in graph.get_operations():
         node = gdef.node.add(name=op.name, op=op.type)
         node.input.extend(tensor_input_name(t) for t in op.inputs)
         node.input.extend(f"^{c.name}" for c in op.control_inputs)
         if op.device and not clear_devices:
             node.device = op.device
-        for key, value in op.attrs.items():
-            adef = op.op_def.attr_defs.get(key)
-            av = attr_to_proto(adef.kind if adef else "?", value, f"attr '{key}' of node '{op.name}' ({op.type})")
-            if av is not None:
-                node.attr[key].CopyFrom(av)
+        library.write_attrs(op, node)
         if add_shapes:
             node.attr["_output_shapes"].list.shape.extend(shape_to_proto(t.shape) for t in op.outputs)
+    if library.library.function:
+        gdef.library.CopyFrom(library.library)
     return gdef
 
 
@@ -152,9 +153,11 @@ def all_or_nothing(graph: Graph) -> Iterator[None]:
     names = dict(graph._names_in_use)
     collections = {k: list(v) for k, v in graph._collections.items()}
     version, id_counter = graph.version, graph._id_counter
+    n_held = len(graph.__dict__.get("_data_objects", ()))  # the functions of imported If/While ops
     try:
         yield
     except BaseException:
+        del graph.__dict__.get("_data_objects", [])[n_held:]
         added = set(graph._op_list[n_ops:])
         for op in added:
             graph._ops.pop(op.name, None)
@@ -194,8 +197,9 @@ class _Importer:
     """Creates the ops of one GraphDef in dependency order."""
 
     def __init__(self, graph: Graph, gdef: graph_pb2.GraphDef, scope: str, mapped: dict,
-                 clear_devices: bool = False) -> None:
+                 clear_devices: bool = False, functions: LibraryReader | None = None) -> None:
         self.graph = graph
+        self._functions = functions  # the library's functions; a function's body shares its caller's
         self.clear_devices = clear_devices
         self.gdef = gdef
         self.scope = scope
@@ -247,6 +251,9 @@ class _Importer:
                         stack.append((self.nodes[dep], iter(_dependency_names(self.nodes[dep]))))
                         break
                     if s == 1:
+                        tf1_loop = next((n for n in self.gdef.node if n.op in TF1_CONTROL_FLOW), None)
+                        if tf1_loop is not None:  # TF 1's while_loop: say how to write it as a functional While
+                            raise tf1_control_flow_error(tf1_loop)
                         raise ValueError(f"import_graph_def: graph_def has a cycle through node '{dep}'; "
                                          "control-flow loops are not supported")
                 else:
@@ -270,8 +277,14 @@ class _Importer:
                              f"'{op_name}' ({op.type}) has {len(op.outputs)} outputs")
         return op.outputs[int(index)]
 
+    @property
+    def functions(self) -> LibraryReader:
+        if self._functions is None:
+            self._functions = LibraryReader(self.gdef.library, self.graph, _import_body, OP_ALIASES)
+        return self._functions
+
     def _create(self, node: Any) -> Operation:
-        op_def = _lookup_op(node)
+        op_def = None if node.op in CALL_OPS else _lookup_op(node)
         full_name = self.scope + node.name
         if full_name in self.graph._ops:
             raise ValueError(f"import_graph_def: node '{node.name}' would be named '{full_name}', which the graph "
@@ -279,8 +292,10 @@ class _Importer:
         data, control = [], []
         for spec in node.input:
             (control if spec.startswith("^") else data).append(self._input(node, spec))
-        attrs = _node_attrs(node, op_def)
-        args = _group_inputs(node, op_def, data)
+        if op_def is None:  # a TF If or While: our op over the FunctionDefs it calls, imported
+            op_type, args, attrs = self.functions.translate(node, data)
+        else:
+            op_type, attrs, args = op_def.name, _node_attrs(node, op_def), _group_inputs(node, op_def, data)
         device = "" if self.clear_devices else _device_of(node)
         before = len(self.graph._op_list)
         with contextlib.ExitStack() as stack:
@@ -288,11 +303,19 @@ class _Importer:
             stack.enter_context(self.graph.control_dependencies(control))
             if device:
                 stack.enter_context(self.graph.device(device))
+            override = node.attr["_gradient_op_type"].s.decode() if "_gradient_op_type" in node.attr else ""
+            if override:  # TF keeps this private attr: the imported op differentiates with the same gradient
+                stack.enter_context(self.graph.gradient_override_map({op_type: override}))
             try:
-                apply_op(op_def.name, *args, name=full_name + "/", **attrs)
+                apply_op(op_type, *args, name=full_name + "/", **attrs)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"import_graph_def: cannot import node '{node.name}' ({node.op}): {exc}") from None
         return self.graph._op_list[before]
+
+
+def _import_body(graph: Graph, gdef: graph_pb2.GraphDef, functions: LibraryReader) -> _Importer:
+    # A function's body: no devices (it runs on the host), and the library shared with its caller.
+    return _Importer(graph, gdef, "", {}, clear_devices=True, functions=functions).run()
 
 
 def _node_name(input_spec: str) -> str:
@@ -311,6 +334,8 @@ def _lookup_op(node: Any) -> OpDef:
         alias = OP_ALIASES.get(node.op)
         if alias is not None and OPS.has(alias):
             return OPS.get(alias)
+        if node.op in TF1_CONTROL_FLOW:
+            raise tf1_control_flow_error(node) from None
         raise ValueError(
             f"import_graph_def: node '{node.name}' uses op '{node.op}', which is not registered in Tensorflux; "
             "install a plugin that defines it, or rewrite the graph without it"

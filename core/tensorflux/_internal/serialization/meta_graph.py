@@ -14,6 +14,7 @@ from typing import Any
 from ...proto import meta_graph_pb2, saver_pb2, variable_pb2
 from ..errors import InvalidArgumentError
 from ..graph import Graph, GraphKeys, Operation, Tensor, get_default_graph
+from ..registry import OPS
 from ..untrusted import parsing
 from ..variables import Variable
 from .files import parse_proto, read_proto, write_proto
@@ -164,18 +165,21 @@ def import_scoped_meta_graph(meta_graph_or_file: Any, clear_devices: bool = Fals
 
 
 def _without_tensorflow_saver(mg: meta_graph_pb2.MetaGraphDef) -> Any:
-    """The GraphDef less the save/restore subgraph a TensorFlow Saver built (named by its SaverDef).
+    """The GraphDef, less the save/restore subgraph of its SaverDef where that holds ops Tensorflux lacks.
 
-    Those nodes (SaveV2, RestoreV2...) only serve TF's own checkpoint files; the Saver returned by
-    import_meta_graph saves through the session instead. A Tensorflux SaverDef names no nodes.
+    A plain Saver's subgraph (SaveV2, RestoreV2, Assign...) is kept: the Saver ``import_meta_graph`` returns
+    names it, and running ``restore_all`` here restores as in TF. A sharded Saver's (``MergeV2Checkpoints``,
+    ``ShardedFilename``...) is left out, and the returned Saver builds a plain one in its place.
     """
     names = [mg.saver_def.save_tensor_name, mg.saver_def.restore_op_name, mg.saver_def.filename_tensor_name]
-    scopes = {n.split("/")[0] + "/" for n in names if "/" in n}
+    scopes = tuple({n.split("/")[0] + "/" for n in names if "/" in n})
     if not scopes:
         return mg.graph_def
-    kept = [node for node in mg.graph_def.node if not any(node.name.startswith(s) for s in scopes)]
+    if all(OPS.has(node.op) for node in mg.graph_def.node if node.name.startswith(scopes)):
+        return mg.graph_def
+    kept = [node for node in mg.graph_def.node if not node.name.startswith(scopes)]
     consumers = {i.lstrip("^").split(":")[0] for node in kept for i in node.input}
-    if any(name.startswith(tuple(scopes)) for name in consumers):
+    if any(name.startswith(scopes) for name in consumers):
         return mg.graph_def  # something outside the saver reads from it: keep everything
     out = type(mg.graph_def)()
     out.CopyFrom(mg.graph_def)
@@ -248,6 +252,6 @@ def _collection_items(key: str, cdef: meta_graph_pb2.CollectionDef, importer: An
 
 
 def default_saver_def(max_to_keep: int, keep_every_n_hours: float) -> saver_pb2.SaverDef:
-    """The SaverDef a Tensorflux Saver records: V2 layout, no graph ops (it saves through the session)."""
+    """The SaverDef of a Saver before its graph ops are built (V2 layout; the three graph names empty)."""
     return saver_pb2.SaverDef(max_to_keep=max_to_keep, keep_checkpoint_every_n_hours=keep_every_n_hours,
                               sharded=False, version=saver_pb2.SaverDef.V2)

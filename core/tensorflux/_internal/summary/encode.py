@@ -14,6 +14,7 @@ from ...proto import summary_pb2
 from ..serialization.tensor_proto import to_tensor_proto
 from .histogram import histogram_proto
 from .png import encode_png
+from .wav import encode_wav
 
 DEFAULT_BAD_COLOR = np.array([255, 0, 0, 255], np.uint8)
 
@@ -120,6 +121,50 @@ def image_summary(tag: Any, tensor: Any, max_images: int = 3, bad_color: Any = N
         value = summary.value.add(tag=f"{base}/image/{i}" if max_images > 1 else f"{base}/image")
         value.image.height, value.image.width, value.image.colorspace = image.shape
         value.image.encoded_image_string = png
+    return _out(summary)
+
+
+def audio_summary(tag: Any, tensor: Any, sample_rate: Any, max_outputs: int = 3,
+                  what: str = "AudioSummaryV2") -> np.ndarray:
+    """WAV-encode up to ``max_outputs`` clips of a ``[batch, frames, channels]`` (or ``[batch, frames]``) float tensor.
+
+    Samples in [-1, 1] become 16-bit PCM; tags are ``tag/audio`` when ``max_outputs`` is 1, else
+    ``tag/audio/0``, ``tag/audio/1``... The WAV header holds ``sample_rate`` rounded to an integer.
+
+    Example:
+        >>> import numpy as np
+        >>> from tensorflux.proto import summary_pb2
+        >>> s = summary_pb2.Summary.FromString(audio_summary(b"a", np.zeros([2, 100], np.float32), 8000.0).item())
+        >>> [(v.tag, v.audio.num_channels, v.audio.length_frames, v.audio.content_type) for v in s.value]
+        [('a/audio/0', 1, 100, 'audio/wav'), ('a/audio/1', 1, 100, 'audio/wav')]
+    """
+    tensor = np.asarray(tensor, np.float32)
+    if tensor.ndim not in (2, 3):
+        raise ValueError(f"{what}: Tensor must be 3-D or 2-D, got: {list(tensor.shape)}")
+    if max_outputs < 1:
+        raise ValueError(f"{what}: max_outputs must be at least 1, got {max_outputs}")
+    rate = np.asarray(sample_rate, np.float32)
+    if rate.ndim != 0:
+        raise ValueError(f"{what}: sample_rate must be a scalar, got shape {list(rate.shape)}")
+    rate = float(rate)
+    # The header holds whole samples per second, rounded half to even (C's lrintf).
+    whole = int(np.rint(rate)) if np.isfinite(rate) else 0
+    if rate <= 0 or whole < 1:
+        raise ValueError(f"{what}: sample_rate must be at least 1 sample per second, got {rate}")
+    clips = tensor if tensor.ndim == 3 else tensor[:, :, None]
+    base = _text(tag)
+    summary = summary_pb2.Summary()
+    for i in range(min(max_outputs, clips.shape[0])):
+        try:
+            wav = encode_wav(clips[i], whole)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        # As for images, the tag depends on the number requested, so tags stay stable as batches shrink.
+        value = summary.value.add(tag=f"{base}/audio/{i}" if max_outputs > 1 else f"{base}/audio")
+        value.audio.sample_rate = rate
+        value.audio.num_channels, value.audio.length_frames = clips.shape[2], clips.shape[1]
+        value.audio.encoded_audio_string = wav
+        value.audio.content_type = "audio/wav"
     return _out(summary)
 
 

@@ -38,6 +38,15 @@ def _close_file(stream: BinaryIO, stop: threading.Event) -> None:
     stream.close()
 
 
+def _as_message(value: Any, cls: type, where: str, what: str) -> Any:
+    """``value`` as our ``cls``: ours as is, another library's message of that name (TF's) through its bytes."""
+    if isinstance(value, cls):
+        return value
+    if type(value).__name__ != cls.__name__ or not hasattr(value, "SerializeToString"):
+        raise TypeError(f"FileWriter.{where}: expected {what}, got {type(value).__name__}")
+    return cls.FromString(value.SerializeToString())
+
+
 class EventFileWriter:
     """Writes Event protos to a new ``events.out.tfevents.<time>.<hostname><suffix>`` file in ``logdir``.
 
@@ -132,6 +141,7 @@ class FileWriter:
         self._suffix = filename_suffix or ""
         self._writer = EventFileWriter(self._logdir, flush_secs, self._suffix)
         self._seen_summary_tags: set[str] = set()
+        self._run_metadata_tags: set[str] = set()
         self._warned_closed = False
         if graph is not None or graph_def is not None:
             self.add_graph(graph, graph_def=graph_def)
@@ -246,6 +256,45 @@ class FileWriter:
         if not hasattr(meta_graph_def, "SerializeToString"):
             raise TypeError(f"FileWriter.add_meta_graph: expected a MetaGraphDef, got {type(meta_graph_def).__name__}")
         self._add_event(event_pb2.Event(meta_graph_def=meta_graph_def.SerializeToString()), global_step)
+
+    def add_session_log(self, session_log: Any, global_step: int | None = None) -> None:
+        """Write a ``tf.SessionLog``: START (TensorBoard then drops the events of a crashed run after this
+        step), STOP, or CHECKPOINT with its ``checkpoint_path``.
+
+        Example:
+            >>> import tempfile
+            >>> import tensorflux as tf
+            >>> with tf.summary.FileWriter(tempfile.mkdtemp()) as w:
+            ...     w.add_session_log(tf.SessionLog(status=tf.SessionLog.START), global_step=0)
+        """
+        self._add_event(event_pb2.Event(session_log=_as_message(session_log, event_pb2.SessionLog,
+                                                                "add_session_log", "a SessionLog")), global_step)
+
+    def add_run_metadata(self, run_metadata: Any, tag: str, global_step: int | None = None) -> None:
+        """Write a traced step's ``tf.RunMetadata`` under ``tag``; TensorBoard's Graphs tab shows its per-op
+        times on the graph. A tag may be used once per writer.
+
+        Example:
+            >>> import tempfile
+            >>> import tensorflux as tf
+            >>> tf.reset_default_graph()
+            >>> y = tf.constant(2.0) * 3.0
+            >>> meta = tf.RunMetadata()
+            >>> with tf.Session() as sess, tf.summary.FileWriter(tempfile.mkdtemp(), sess.graph) as w:
+            ...     _ = sess.run(y, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=meta)
+            ...     w.add_run_metadata(meta, "step 1", global_step=1)
+        """
+        if not isinstance(tag, str):
+            raise TypeError(f"FileWriter.add_run_metadata: tag must be a str, got {type(tag).__name__}")
+        if tag in self._run_metadata_tags:
+            raise ValueError(f"FileWriter.add_run_metadata: the tag {tag!r} was already used for run metadata in "
+                             f"this writer; give each step its own tag")
+        if not hasattr(run_metadata, "SerializeToString"):
+            raise TypeError(f"FileWriter.add_run_metadata: expected a RunMetadata, got {type(run_metadata).__name__}")
+        self._run_metadata_tags.add(tag)
+        # Kept serialized, as TF does: TensorBoard parses it only when the step is picked in the Graphs tab.
+        tagged = event_pb2.TaggedRunMetadata(tag=tag, run_metadata=run_metadata.SerializeToString())
+        self._add_event(event_pb2.Event(tagged_run_metadata=tagged), global_step)
 
     def flush(self) -> None:
         """Write every added event to disk now. Example: ``writer.flush()``."""

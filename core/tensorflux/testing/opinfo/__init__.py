@@ -13,7 +13,24 @@ Example:
     True
 """
 
-from . import array_ops, collective_ops, conv_ops, math_ops, nn_ops, random_ops, sparse_ops, state_ops, summary_ops
+from . import (
+    array_ops,
+    batch_norm_ops,
+    collective_ops,
+    conv3d_ops,
+    conv_ops,
+    depthwise_ops,
+    image_ops,
+    linalg_ops,
+    math_ops,
+    nn_ops,
+    random_ops,
+    scan_scatter_ops,
+    sparse_ops,
+    special_ops,
+    state_ops,
+    summary_ops,
+)
 from .base import (
     ALL as ALL,
     BINARY_SHAPES as BINARY_SHAPES,
@@ -31,4 +48,6 @@ from .base import (
 from .summary_ops import parse_summary as parse_summary
 
 OP_INFOS: list[OpInfo] = (math_ops.INFOS + array_ops.INFOS + nn_ops.INFOS + conv_ops.INFOS + random_ops.INFOS
-                          + state_ops.INFOS + summary_ops.INFOS + collective_ops.INFOS + sparse_ops.INFOS)
+                          + state_ops.INFOS + summary_ops.INFOS + collective_ops.INFOS + sparse_ops.INFOS
+                          + depthwise_ops.INFOS + batch_norm_ops.INFOS + linalg_ops.INFOS
+                          + special_ops.INFOS + scan_scatter_ops.INFOS + image_ops.INFOS + conv3d_ops.INFOS)

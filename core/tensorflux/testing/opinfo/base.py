@@ -47,7 +47,7 @@ BINARY_SHAPES = [((), ()), ((4,), ()), ((), (3,)), ((2, 3), (3,)), ((2, 1), (1, 
 # Value domains of ``make_input``; a domain is chosen per input so references stay well defined.
 DOMAINS = ("any", "positive", "nonzero", "small", "unit", "coarse", "halves", "gt-1", "dividend", "divisor",
            "base", "exponent", "prod", "wide", "distinct", "simplex", "cast", "cast-unsigned", "classes", "one-two",
-           "on", "off")
+           "on", "off", "signed-unit", "above-one", "specials", "order")
 
 
 class NotApplicable(Exception):
@@ -221,6 +221,14 @@ def _floats(rng: np.random.Generator, domain: str, shape: tuple, scale: float) -
         values.flat[:2] = [0.0, 1.0][: values.size]
         return values
     if domain == "classes":
+        return rng.integers(0, 4, shape).astype(np.float64)
+    if domain == "signed-unit":  # inside (-1, 1): asin, atanh; tan away from its poles
+        return rng.uniform(-0.9, 0.9, shape)
+    if domain == "above-one":  # acosh's domain, away from its branch point
+        return rng.uniform(1.1, 3.0, shape)
+    if domain == "specials":  # NaN and both infinities among finite values (is_nan, is_inf, is_finite)
+        return rng.choice([np.nan, np.inf, -np.inf, 0.0, -1.5, 2.0], shape)
+    if domain == "order":  # polygamma's order: small non-negative integers
         return rng.integers(0, 4, shape).astype(np.float64)
     raise AssertionError(domain)
 

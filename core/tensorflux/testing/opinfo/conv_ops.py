@@ -1,5 +1,5 @@
-"""Op-info entries of convolution and pooling, their gradient ops, and the fused ops ``_FusedConv2D`` and
-``_FusedMaxPoolGrad`` (built directly, and from their unfused composition, which the fusion graph pass
+"""Op-info entries of convolution and pooling, their gradient ops, and the fused ops ``_FusedConv2D``,
+``_FusedMaxPoolGrad`` and ``_FusedScaleShift`` (built directly, and from their unfused composition, which the fusion graph pass
 rewrites where the device has the fused kernel); each is checked against the composition of the unfused
 ops' numpy references.
 """
@@ -193,6 +193,39 @@ FUSED_CONV = [
                   for op in ("BiasAdd", "AddV2")]),
 ]
 
-INFOS = CONV + POOL + FUSED_CONV
+
+
+def _np_scale_shift(x: np.ndarray, scale: np.ndarray, offset: np.ndarray, activation: str) -> np.ndarray:
+    y = x * scale + offset
+    if activation == "Relu6":
+        return np.minimum(np.maximum(y, 0), 6)
+    return np.maximum(y, 0) if activation else y
+
+
+_SCALE, _OFFSET = np.array([0.5, -2.0, 1.5, 3.0]), np.array([0.25, 1.0, -1.0, 0.0])
+
+
+def _unfused_scale_shift(x: Any, activation: str, offset_op: str) -> Any:
+    """Mul by a constant, then AddV2/Sub of one, then the activation: the batch norm the fusion pass rewrites."""
+    y = x * tf.cast(tf.constant(_SCALE), x.dtype)
+    offset = tf.cast(tf.constant(_OFFSET), x.dtype)
+    y = y - offset if offset_op == "Sub" else y + offset
+    return {"Relu": tf.nn.relu, "Relu6": tf.nn.relu6}.get(activation, tf.identity)(y)
+
+
+def _np_unfused_scale_shift(x: np.ndarray, activation: str, offset_op: str) -> np.ndarray:
+    return _np_scale_shift(x, _SCALE, -_OFFSET if offset_op == "Sub" else _OFFSET, activation)
+
+
+FUSED_SCALE_SHIFT = [
+    OpInfo("_FusedScaleShift", lambda x, s, t, **a: _op("_FusedScaleShift", x, s, t, **a), _np_scale_shift,
+           dtypes=FLOATING, shapes=[((2, 3, 5, 4), (4,), (4,)), ((3, 4), (4,), (4,))],
+           attrs=[{"activation": a} for a in ("", "Relu", "Relu6")], differentiable=False),
+    OpInfo("_FusedScaleShift", _unfused_scale_shift, _np_unfused_scale_shift, dtypes=FLOATING,
+           shapes=[(2, 3, 5, 4)], variant="graph pass", differentiable=False,
+           attrs=[{"activation": a, "offset_op": o} for a in ("", "Relu", "Relu6") for o in ("AddV2", "Sub")]),
+]
+
+INFOS = CONV + POOL + FUSED_CONV + FUSED_SCALE_SHIFT
 
 __all__ = ["CONV_CASES", "INFOS", "POOL_CASES"]

@@ -23,6 +23,10 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 UNARY = [
     OpInfo("Identity", tf.identity, lambda x: x, dtypes=ALL, domain="distinct"),
+    OpInfo("IdentityN", lambda x, y: tf.identity_n([x, y]), lambda x, y: [x, y], dtypes=ALL, domain="distinct",
+           shapes=[((2, 3), (0,))]),
+    OpInfo("IdentityN", lambda x, y: tf.identity_n([x, y]), lambda x, y: [x, y], dtypes=FLOATING, domain="distinct",
+           shapes=[((2, 3), (4,))], input_dtypes=(None, tf.int32), variant="mixed dtypes"),
     OpInfo("StopGradient", tf.stop_gradient, lambda x: x, dtypes=ALL, domain="distinct", differentiable=False),
     OpInfo("PlaceholderWithDefault", lambda x: tf.placeholder_with_default(x, x.shape), lambda x: x, dtypes=ALL,
            domain="distinct", differentiable=False),

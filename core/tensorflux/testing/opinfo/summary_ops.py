@@ -2,13 +2,16 @@
 
 A summary case fetches one serialized ``Summary``; ``parse_summary`` reads it into
 ``[(tag, field, values), ...]`` (the histogram's statistics and bucket counts, an image's size and
-decoded pixels, a tensor's values), which the reference computes from the input with numpy.
+decoded pixels, an audio clip's rate, channels and frames and its decoded 16-bit samples, a tensor's
+values), which the reference computes from the input with numpy.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 import sys
+import wave
 import zlib
 from typing import Any
 
@@ -139,9 +142,21 @@ def parse_summary(serialized: Any) -> list:
             img = value.image
             out.append((value.tag, kind, np.array([img.height, img.width, img.colorspace])))
             out.append((value.tag, "pixels", decode_png(img.encoded_image_string)))
+        elif kind == "audio":
+            clip = value.audio
+            out.append((value.tag, kind, np.array([clip.sample_rate, clip.num_channels, clip.length_frames])))
+            out.append((value.tag, "samples", _wav_samples(clip.encoded_audio_string)))
         else:
             out.append((value.tag, value.metadata.plugin_data.plugin_name or "tensor", _tensor_values(value.tensor)))
     return out
+
+
+def _wav_samples(data: bytes) -> np.ndarray:
+    """A 16-bit PCM WAV file's samples as ``[frames, channels]`` int16, read with Python's wave module."""
+    with wave.open(io.BytesIO(data)) as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"expected 16-bit samples, got {8 * w.getsampwidth()}-bit")
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, w.getnchannels())
 
 
 def _scalars(tags: list, values: np.ndarray) -> list:
@@ -180,6 +195,19 @@ def _np_image_summary(x: np.ndarray, max_outputs: int, dtype: Any) -> list:
     return out
 
 
+def _np_audio_summary(x: np.ndarray, max_outputs: int) -> list:
+    """TensorFlow's audio summary: each clip's samples times 2**15, rounded half away from zero and clipped to
+    int16, at the given rate."""
+    out = []
+    clips = x if x.ndim == 3 else x[:, :, None]
+    for i in range(min(max_outputs, clips.shape[0])):
+        tag = f"snd/audio/{i}" if max_outputs > 1 else "snd/audio"
+        scaled = clips[i].astype(np.float64) * 32768.0
+        samples = np.clip(np.sign(scaled) * np.floor(np.abs(scaled) + 0.5), -32768, 32767).astype(np.int16)
+        out += [(tag, "audio", np.array([8000.0, clips.shape[2], clips.shape[1]])), (tag, "samples", samples)]
+    return out
+
+
 def _text(x: Any) -> Any:
     return tf.summary.text("notes", x)
 
@@ -200,6 +228,9 @@ SUMMARY = [
            _np_image_summary, kind="summary", dtypes=FLOATING[:1] + FLOATING[2:], dtype_kwarg=True,
            shapes=[(2, 3, 4, 3)], attrs=[{"max_outputs": 3}], domain="positive", variant="non-negative",
            differentiable=False),
+    OpInfo("AudioSummaryV2", lambda x, max_outputs: tf.summary.audio("snd", x, 8000.0, max_outputs=max_outputs),
+           _np_audio_summary, kind="summary", dtypes=(tf.float32,), shapes=[(2, 6, 2), (3, 5)],
+           attrs=[{"max_outputs": 2}, {"max_outputs": 1}], differentiable=False),
     OpInfo("TensorSummaryV2", _text, lambda x: [("notes", "text", x)], kind="summary", dtypes=(tf.string,),
            shapes=[(), (3,), (2, 2)], differentiable=False),
     OpInfo("TensorSummaryV2", lambda x: tf.summary.tensor_summary("t", x), lambda x: [("t", "tensor", x)],

@@ -11,15 +11,26 @@ by the filter. Chunks are spread over the plugin's threads (``blas.parallel_chun
   the flipped, transposed filter (no scatter); other strides scatter ``out_backprop @ filter.T`` back
   with one strided add per filter tap.
 
-A fused variant (``_FusedConv2D``: convolution, then bias, then relu) applies the bias and the
-activation to each chunk while it is still in cache.
+A fused variant (``_FusedConv2D``: convolution, then bias, then an optional residual input, then relu or
+relu6) applies its epilogue to each chunk while it is still in cache.
 
-Float32 convolutions skip im2col where a faster method applies (``_fast_forward``): 5x5 stride-1
-filters on 16 or more channels (``winograd.applies``) go through Winograd's F(4x4, 5x5) (``winograd4``:
-the forward direction and the stride-1 input gradient where its 4x4 tiles do not waste too much on a small
-output, ``winograd4.beats_f2``, else F(2x2, 5x5), ``winograd``; the filter gradient always), and other
-filters that fit the core's cache through compiled direct loops (``conv_direct``; also the filter gradient).
-The im2col path stays for everything else (other dtypes, 1x1 and very large filters).
+Float32 forward convolutions (and the stride-1 input gradient, a forward convolution) take the first that
+applies (``_method``):
+
+- 5x5 stride-1 filters on 16 or more channels (``winograd.applies``): Winograd F(4x4, 5x5) (``winograd4``)
+  where its 4x4 tiles do not waste too much on a small output (``winograd4.beats_f2``), else F(2x2, 5x5)
+  (``winograd``); the filter gradient always F(4x4, 5x5);
+- 3x3 stride-1 filters on 16 or more channels with enough 4x4 output tiles (``winograd3``, F(4x4, 3x3)), when
+  the filter is a plan constant (its transform is then kept) or the tiles are many enough to pay for it;
+- 1x3, 1x5, 1x7 filters and their transposes, stride 1 (``winograd1d``, F(m, r) along the one axis);
+- filters that fit the core's cache on few input channels (a first layer), or with a fused max pool:
+  compiled direct loops (``conv_direct``; also the filter gradient);
+- everything else, 1x1 and strided convolutions included: blocks of output pixels whose patches are gathered
+  into a cache-sized buffer (1x1 at stride 1: read in place) and multiplied by BLAS (``conv_gemm``).
+
+The chunked im2col path above stays for other dtypes, and for a fused max pool no compiled kernel applies.
+``_FusedScaleShift`` (an inference batch norm no convolution absorbed, then relu) is one compiled pass
+(``conv_gemm.scale_shift``).
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from numpy.lib.stride_tricks import as_strided
 from tensorflux.extend import conv2d_geometry, to_nhwc
 
 from .. import blas
-from . import conv_direct, winograd, winograd4
+from . import conv_direct, conv_gemm, winograd, winograd1d, winograd3, winograd4
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 # Target size of one chunk's column buffer: a few images, about the size of a core's L2 cache (measured best).
@@ -169,15 +180,49 @@ def _conv_forward(xn, f2, geo, ct, epilogue=None, pool=False):
     return out
 
 
-def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False):
-    """The convolution through Winograd or the direct kernels where one applies (float32), else None."""
-    if winograd.applies(geo, ct):
-        method = winograd4 if winograd4.beats_f2(geo) else winograd
-    elif conv_direct.applies(geo, ct):
-        method = conv_direct
-    else:
+# Convolutions on at most this many input channels take the direct kernels (where they apply) rather than
+# gathered patches and BLAS: their patch rows are runs of a few values (a first layer's 7x7 on RGB: 5.1 ms
+# direct against 7.0 ms gathered, ResNet-50's stem at batch 2).
+DIRECT_MAX_CHANNELS = 8
+_INF = float("inf")
+
+
+def _method(geo, ct, pool=False, constant=False):
+    """Which kernel computes the float32 forward convolution ``geo``: a module with ``forward``, or None for the
+    chunked im2col path (other dtypes, and a fused max pool that no compiled kernel applies here)."""
+    if np.dtype(ct) != np.float32:
         return None
-    return method.forward(xn.astype(ct, copy=False), f.astype(ct, copy=False), bias, geo, relu=relu, pool=pool)
+    if winograd.applies(geo, ct):
+        return winograd4 if winograd4.beats_f2(geo) else winograd
+    if not pool and winograd3.applies(geo, ct) and (constant or winograd3.amortized(geo)):
+        return winograd3
+    if not pool and winograd1d.applies(geo, ct):
+        return winograd1d
+    if conv_direct.applies(geo, ct) and (pool or geo.in_shape[3] <= DIRECT_MAX_CHANNELS):
+        return conv_direct
+    return None if pool else conv_gemm
+
+
+def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False, side=None, hi=_INF, constant=False):
+    """The convolution through Winograd, the direct kernels or gathered BLAS products where one applies (float32),
+    finished with ``max(conv + bias + side, 0 if relu else -inf)`` clamped to ``hi``; else None."""
+    method = _method(geo, ct, pool, constant)
+    if method is None:
+        return None
+    xf, ff = xn.astype(ct, copy=False), f.astype(ct, copy=False)
+    lo = 0.0 if relu else -_INF
+    if method is conv_gemm:
+        return conv_gemm.forward(xf, ff, geo, conv_gemm.Epilogue(bias, side, lo, hi))
+    if method is winograd3:
+        return winograd3.forward(xf, ff, geo, bias, side, lo, hi, constant=constant)
+    if method is winograd1d:
+        return winograd1d.forward(xf, ff, geo, conv_gemm.Epilogue(bias, side, lo, hi), constant)
+    if side is None and hi == _INF:
+        return method.forward(xf, ff, bias, geo, relu=relu, pool=pool)
+    # These kernels apply bias and relu only: the residual input and the clamp follow in one pass.
+    out = method.forward(xf, ff, bias, geo)
+    conv_gemm.Epilogue(None, side, lo, hi).finish(out)
+    return out
 
 
 def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations):
@@ -192,31 +237,82 @@ def conv2d(x, f, *, strides, padding, explicit_paddings, data_format, dilations)
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
 
 
-def fused_conv2d(x, f, bias, *, strides, padding, explicit_paddings, data_format, dilations, activation, pool=""):
-    """conv2d, plus ``bias`` (1-D, one per output channel), then ``activation`` ("Relu" or ""), then with
-    ``pool="MaxPool2x2"`` a 2x2 stride-2 max pool (the output's height and width must be even), per chunk."""
+# The activations a fused convolution applies: the lower and upper clamp.
+_CLAMPS = {"": (-_INF, _INF), "Relu": (0.0, _INF), "Relu6": (0.0, 6.0)}
+
+
+def fused_conv2d(x, f, bias, side=None, *, strides, padding, explicit_paddings, data_format, dilations, activation,
+                 pool="", residual=False, filter_const=False):
+    """conv2d, plus ``bias`` (1-D, one per output channel), plus ``side`` (None, or a residual input of the output's
+    shape), then ``activation`` ("", "Relu" or "Relu6"), then with ``pool="MaxPool2x2"`` a 2x2 stride-2 max pool
+    (the output's height and width must be even), per chunk while in cache.
+
+    ``residual`` says that ``side`` is given (the fusion pass passes it only to kernels that take it).
+    ``filter_const`` is the graph's promise that ``f`` never changes (a frozen model's constant): kernels that
+    transform the filter (Winograd F(4x4, 3x3)) then do it once and keep the result while the array lives.
+    """
+    if residual and side is None:
+        raise ValueError("fused conv2d: residual=True but no added input was given")
     xn = _nhwc(x, data_format)
     geo = conv2d_geometry(xn.shape, f.shape, strides, padding, explicit_paddings, data_format, dilations)
     if bias.shape != (f.shape[3],):
         raise ValueError(f"bias of shape {list(bias.shape)} must have one entry per output channel ({f.shape[3]})")
+    if activation not in _CLAMPS:
+        raise ValueError(f"fused conv2d: activation must be one of {sorted(_CLAMPS)}, got {activation!r}")
     ct = _compute_dtype(x.dtype)
+    if side is not None:
+        side = _nhwc(side, data_format)
+        if tuple(side.shape) != geo.out_shape():
+            raise ValueError(f"fused conv2d: the added input has shape {list(side.shape)}, expected the output's "
+                             f"{list(geo.out_shape())}")
+        side = side.astype(ct, copy=False)
+    lo, hi = _CLAMPS[activation]
+    if pool and (geo.oh % 2 or geo.ow % 2 or data_format != "NHWC" or side is not None or hi != _INF):
+        raise ValueError(f"a fused 2x2 max pool needs an NHWC output of even height and width, after no added input "
+                         f"and at most a relu, got {geo.oh}x{geo.ow} ({data_format})")
     b = bias.astype(ct, copy=False)
-    zero = ct.type(0)
+    out = _fast_forward(xn, f, b, geo, ct, relu=lo == 0, pool=bool(pool), side=side, hi=hi, constant=filter_const)
+    if out is not None:
+        return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
+    zero, six = ct.type(0), ct.type(6)
 
     def epilogue(chunk):
         np.add(chunk, b, out=chunk)
-        if activation == "Relu":
+        if activation:
             np.maximum(chunk, zero, out=chunk)
+        if activation == "Relu6":
+            np.minimum(chunk, six, out=chunk)
 
-    if pool and (geo.oh % 2 or geo.ow % 2 or data_format != "NHWC"):
-        raise ValueError(f"a fused 2x2 max pool needs an NHWC output of even height and width, got "
-                         f"{geo.oh}x{geo.ow} ({data_format})")
-    out = _fast_forward(xn, f, b, geo, ct, relu=activation == "Relu", pool=bool(pool))
-    if out is not None:
-        return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
     f2 = f.astype(ct, copy=False).reshape(int(np.prod(f.shape[:3])), f.shape[3])
-    out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct, epilogue, pool=bool(pool))
+    if side is None:
+        out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct, epilogue, pool=bool(pool))
+    else:  # other dtypes: the residual input before the activation, over the whole output
+        out = _conv_forward(xn.astype(ct, copy=False), f2, geo, ct, lambda chunk: np.add(chunk, b, out=chunk))
+        out += side
+        if activation:
+            np.maximum(out, zero, out=out)
+        if activation == "Relu6":
+            np.minimum(out, six, out=out)
     return _from_nhwc(out.astype(x.dtype, copy=False), data_format)
+
+
+def fused_scale_shift(x, scale, offset, *, activation, donated=()):
+    """``x * scale + offset`` (``scale`` and ``offset`` 1-D, along the last axis), then ``activation`` ("", "Relu" or
+    "Relu6"): an inference batch norm that no convolution absorbed, in one pass (float32; into ``x`` if donated)."""
+    if activation not in _CLAMPS:
+        raise ValueError(f"fused scale-shift: activation must be one of {sorted(_CLAMPS)}, got {activation!r}")
+    channels = x.shape[-1] if x.ndim else None
+    if scale.shape != (channels,) or offset.shape != (channels,):
+        raise ValueError(f"fused scale-shift: scale {list(scale.shape)} and offset {list(offset.shape)} must have one "
+                         f"entry per channel of x {list(x.shape)}")
+    lo, hi = _CLAMPS[activation]
+    if x.dtype == np.float32:
+        into = x if 0 in donated and x.flags.c_contiguous and x.flags.writeable else None
+        return conv_gemm.scale_shift(x, scale, offset, lo, hi, out=into)
+    y = x * scale + offset
+    if activation:
+        y = np.clip(y, x.dtype.type(lo), x.dtype.type(hi)) if activation == "Relu6" else np.maximum(y, x.dtype.type(0))
+    return y.astype(x.dtype, copy=False)
 
 
 def conv2d_backprop_input(input_sizes, f, dy, *, strides, padding, explicit_paddings, data_format, dilations):
@@ -279,7 +375,7 @@ def conv2d_backprop_filter(x, filter_sizes, dy, *, strides, padding, explicit_pa
 
 KERNELS = {
     "Conv2D": conv2d, "Conv2DBackpropInput": conv2d_backprop_input, "Conv2DBackpropFilter": conv2d_backprop_filter,
-    "_FusedConv2D": fused_conv2d,
+    "_FusedConv2D": fused_conv2d, "_FusedScaleShift": fused_scale_shift,
 }
 
 

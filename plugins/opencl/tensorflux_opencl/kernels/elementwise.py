@@ -27,6 +27,13 @@ UNARY = {
     "Relu6": ("ISNAN(x) ? x : (x < 0 ? (T)0 : (x > 6 ? (T)6 : x))", FLOAT + INT), "Elu": ("x < 0 ? expm1(x) : x", FLOAT),
     "LeakyRelu": ("x > 0 ? x : x * (T)p", FLOAT), "Softplus": ("(x > 0 ? x : (T)0) + log1p(exp(-ABS(x)))", FLOAT),
     "Sigmoid": ("sigmoid_(x)", FLOAT), "Tanh": ("tanh(x)", FLOAT), "LogicalNot": ("!x", BOOL),
+    # Special functions: OpenCL C builtins (Digamma and the classifiers run on the cpu).
+    "Sin": ("sin(x)", FLOAT), "Cos": ("cos(x)", FLOAT), "Tan": ("tan(x)", FLOAT), "Asin": ("asin(x)", FLOAT),
+    "Acos": ("acos(x)", FLOAT), "Atan": ("atan(x)", FLOAT), "Sinh": ("sinh(x)", FLOAT), "Cosh": ("cosh(x)", FLOAT),
+    "Asinh": ("asinh(x)", FLOAT), "Acosh": ("acosh(x)", FLOAT), "Atanh": ("atanh(x)", FLOAT),
+    "Expm1": ("expm1(x)", FLOAT), "Erf": ("erf(x)", FLOAT), "Erfc": ("erfc(x)", FLOAT), "Lgamma": ("lgamma(x)", FLOAT),
+    "Softsign": ("x / ((T)1 + ABS(x))", FLOAT),
+    "Selu": ("x < 0 ? (T)1.7580993408473766 * expm1(x) : (T)1.0507009873554805 * x", FLOAT),
 }
 BINARY = {
     "AddV2": ("x + y", FLOAT + INT), "Sub": ("x - y", FLOAT + INT), "Mul": ("x * y", FLOAT + INT), "RealDiv": ("x / y", FLOAT),
@@ -37,6 +44,9 @@ BINARY = {
     "EluGrad": ("y < 0 ? x * (y + (T)1) : x", FLOAT), "LeakyReluGrad": ("y > 0 ? x : x * (T)p", FLOAT),
     "SoftplusGrad": ("x * sigmoid_(y)", FLOAT), "SigmoidGrad": ("y * x * ((T)1 - x)", FLOAT),
     "TanhGrad": ("y * ((T)1 - x * x)", FLOAT),
+    "Atan2": ("atan2(x, y)", FLOAT), "Xdivy": ("x == 0 ? (T)0 : x / y", FLOAT),
+    "Xlogy": ("x == 0 ? (T)0 : x * log(y)", FLOAT), "DivNoNan": ("y == 0 ? (T)0 : x / y", FLOAT),
+    "TruncateDiv": ("trunc(x / y)", FLOAT), "TruncateMod": ("fmod(x, y)", FLOAT),
 }
 COMPARE = {
     "Equal": ("x == y", FLOAT + INT + BOOL), "NotEqual": ("x != y", FLOAT + INT + BOOL), "Less": ("x < y", FLOAT + INT),

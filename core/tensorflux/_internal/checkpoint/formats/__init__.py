@@ -1,7 +1,8 @@
 """The checkpoint-format contract, and looking formats up in the plugin registry.
 
-A format is any object with four methods; core registers ``native`` and ``npz`` from its built-in
-plugin, and third-party packages register more through ``tensorflux_register_checkpoint_formats``.
+A format is any object with four methods; core registers ``tf_bundle`` (TensorFlow's V2 checkpoints, the
+default), ``native`` and ``npz`` from its built-in plugin, and third-party packages register more through
+``tensorflux_register_checkpoint_formats``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ...errors import DataLossError, NotFoundError
 from ...registry import CHECKPOINT_FORMATS
 
 REQUIRED_METHODS = ("write", "read", "detect", "files")
-DEFAULT_FORMAT = "native"
+DEFAULT_FORMAT = "tf_bundle"
 
 
 class CheckpointFormat:
@@ -91,7 +92,7 @@ def list_checkpoint_formats() -> list[str]:
 
 
 def detect_format(prefix: str) -> tuple[str, Any] | None:
-    """``(name, format)`` of the first format (native first, then by name) that recognizes ``prefix``."""
+    """``(name, format)`` of the first format (the default first, then by name) that recognizes ``prefix``."""
     names = list_checkpoint_formats()
     ordered = [n for n in names if n == DEFAULT_FORMAT] + [n for n in names if n != DEFAULT_FORMAT]
     for name in ordered:
@@ -113,8 +114,9 @@ def require_format(prefix: str) -> tuple[str, Any]:
         return found
     seen = sorted(os.path.basename(p) for p in glob.glob(glob.escape(prefix) + "*"))
     hint = f"; files with that prefix: {', '.join(seen)}" if seen else "; no file starts with that prefix"
-    if any(s.endswith(".data-00000-of-00001") for s in seen):
-        hint += " (this looks like a TensorFlow checkpoint, which Tensorflux cannot read)"
+    if any(".data-" in s and "-of-" in s for s in seen):
+        hint += (" (this looks like a TensorFlow checkpoint, but its .index file is missing or is not a tensor-bundle "
+                 "index: the file is truncated or corrupt)")
     raise NotFoundError(
         f"No checkpoint found at '{prefix}': none of the formats {', '.join(list_checkpoint_formats())} "
         f"recognizes it{hint}"
