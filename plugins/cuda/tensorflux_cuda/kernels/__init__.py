@@ -18,6 +18,7 @@ import numpy as np
 
 from tensorflux.extend import (
     ALL_DTYPES,
+    checkpoint_kernels,
     control_flow_kernels,
     dataset_kernels,
     reference_kernels,
@@ -31,8 +32,8 @@ from . import array, conv, math, nn, training
 from .common import float_dtypes
 
 # Ops whose reference kernels are host kernels that copy their inputs themselves.
-_HOST_WORK = ("ScalarSummary", "HistogramSummary", "ImageSummary", "TensorSummaryV2", "MergeSummary", "MpiAllreduce",
-              "MpiBroadcast")
+_HOST_WORK = ("ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummaryV2", "TensorSummaryV2", "MergeSummary",
+              "MpiAllreduce", "MpiBroadcast")
 
 
 def host_work_ops() -> frozenset[str]:
@@ -42,7 +43,8 @@ def host_work_ops() -> frozenset[str]:
         >>> {"PyFunc", "While", "ScalarSummary"} <= host_work_ops()
         True
     """
-    return frozenset(_HOST_WORK) | set(control_flow_kernels()) | set(dataset_kernels()) | set(script_kernels())
+    return (frozenset(_HOST_WORK) | set(control_flow_kernels()) | set(dataset_kernels()) | set(script_kernels())
+            | set(checkpoint_kernels()))
 
 
 def fast_kernels(backend: ArrayBackend) -> dict[str, Callable]:
