@@ -67,7 +67,8 @@ def tf_bundle_checkpoint(prefix: str, dtype: int, dims: list[int], payload: byte
     ``entry`` overrides fields of its BundleEntryProto (offset, size, shard_id, crc32c); by default they
     describe ``payload`` truthfully.
     """
-    from tensorflux._internal.checkpoint.formats import crc32c, leveldb_table
+    from tensorflux._internal import crc32c
+    from tensorflux._internal.checkpoint.formats import leveldb_table
     from tensorflux.proto import tensor_bundle_pb2
 
     Path(prefix + f".data-00000-of-{num_shards:05d}").write_bytes(payload)

@@ -9,6 +9,8 @@ Example:
 """
 
 # What every device with its own memory writes otherwise: pooled buffers, the array handle, copies, program cache.
+# One process-wide, counted cap on numpy's OpenBLAS threads, shared by every plugin that runs host products.
+from ._internal.blas_threads import blas_thread_cap as blas_thread_cap, openblas_thread_setter as openblas_thread_setter
 from ._internal.buffer_device import BufferDevice as BufferDevice, Kernels as Kernels, ProgramCache as ProgramCache
 from ._internal.checkpoint.formats import CheckpointFormat as CheckpointFormat
 from ._internal.checkpoint.kernels import checkpoint_kernels as checkpoint_kernels

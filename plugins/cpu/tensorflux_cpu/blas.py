@@ -8,15 +8,13 @@ runs on one BLAS thread, and large products, convolutions and other chunkable wo
 chunks that the calling thread and a small pool of helper threads take from a shared counter: a
 helper that is not scheduled simply takes fewer chunks, and nobody spins. Products large enough for
 OpenBLAS's own threads to pay are timed both ways (see ``_Tuner``). OpenBLAS's
-``openblas_set_num_threads_local`` is process-wide in pthreads builds despite its name, so
-single-threaded sections are counted (see ``_SingleThreaded``); outside them, numpy keeps its threads.
+single-threaded sections are core's counted, process-wide cap (``tensorflux.extend.blas_thread_cap``); outside
+them, numpy keeps its threads.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,31 +22,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tensorflux.extend import blas_thread_cap, openblas_thread_setter
+
 # Products below this many floating-point operations (about 0.3 ms on one core) run on the calling thread alone.
 PARALLEL_MIN_FLOPS = 2**25
 # Products with fewer multiply-adds (m*k*n) than this go straight to numpy: OpenBLAS runs them on one thread
 # by itself (its gemm threads only from m*k*n of 2 * 65536 * 4), and a single-threaded section would cost
 # more (about 4 us) than the product. Measured here with another process spinning on both cores: no slowdown.
 DIRECT_MAX_MACS = 2**19
-
-
-def _thread_local_setter() -> Callable[[int], int] | None:
-    try:
-        with open("/proc/self/maps") as f:
-            maps = f.read()
-    except OSError:
-        return None
-    for path in sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps))):
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        return fn
-    return None
-
-
-_set_local = _thread_local_setter()
 
 
 def _cpu_count() -> int:
@@ -59,7 +40,8 @@ def _cpu_count() -> int:
 
 
 THREADS = max(1, _cpu_count())
-BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # the dtypes sgemm/dgemm serve
+BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_SECTION = blas_thread_cap(1)  # the dtypes sgemm/dgemm serve
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -73,44 +55,11 @@ def _helpers() -> ThreadPoolExecutor:
     return _pool
 
 
-class _SingleThreaded:
-    """A section during which OpenBLAS runs on one thread.
-
-    ``openblas_set_num_threads_local`` is not thread-local in OpenBLAS's pthreads builds (numpy's
-    included): it sets the count for the whole process. So sections are counted, process-wide: the
-    first to enter sets one thread, the last to leave restores the count it found. Overlapping
-    sections (the calling thread's and its helpers') then never undo each other.
-    """
-
-    __slots__ = ()
-    lock = threading.Lock()
-    depth = 0
-    saved = 0
-
-    def __enter__(self) -> None:
-        if _set_local is None:
-            return
-        cls = _SingleThreaded
-        with cls.lock:
-            if cls.depth == 0:
-                cls.saved = _set_local(1)
-            cls.depth += 1
-
-    def __exit__(self, *exc: Any) -> None:
-        if _set_local is None:
-            return
-        cls = _SingleThreaded
-        with cls.lock:
-            cls.depth -= 1
-            if cls.depth == 0:
-                _set_local(cls.saved)
-
-
-_SECTION = _SingleThreaded()
-
-
-def single_threaded() -> _SingleThreaded:
+def single_threaded() -> Any:
     """Run the block's BLAS calls on one OpenBLAS thread (for the whole process while any such block runs).
+
+    The section is core's counted, process-wide cap (``tensorflux.extend.blas_thread_cap``), shared with
+    every other plugin that caps OpenBLAS, so overlapping sections never undo each other.
 
     Example:
         >>> import numpy as np
@@ -345,7 +294,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not blas_ok:
         return _single(a, b)
     chunks = n_chunks(flops)
-    tuned = TUNED_MIN_FLOPS <= flops and THREADS > 1 and _set_local is not None
+    tuned = TUNED_MIN_FLOPS <= flops and THREADS > 1 and openblas_thread_setter() is not None
     if chunks == 1:
         if tuned:
             return _TUNER.run((m, k, n, a.dtype.char, a.strides, b.strides), lambda: _single(a, b),

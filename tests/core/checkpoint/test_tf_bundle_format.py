@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux._internal.checkpoint.formats import crc32c, leveldb_table
+from tensorflux._internal import crc32c
+from tensorflux._internal.checkpoint.formats import leveldb_table
 from tensorflux._internal.checkpoint.formats.tf_bundle import TfBundleFormat
 from tests.hostile_inputs import PEAK_RSS_LIMIT_MB, REJECT, peak_rss_mb, tf_bundle_checkpoint
 

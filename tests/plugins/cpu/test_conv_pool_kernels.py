@@ -173,11 +173,11 @@ def test_blas_matmul_splits_rows_columns_or_the_inner_dimension(shape, monkeypat
 
 def test_every_chunk_runs_inside_a_single_threaded_blas_section():
     """OpenBLAS's 'local' thread setter is process-wide: overlapping sections must not undo each other."""
-    depths = blas.parallel_chunks(lambda i: blas._SingleThreaded.depth, 8)
+    depths = blas.parallel_chunks(lambda i: type(blas.single_threaded()).depth, 8)
     assert all(d >= 1 for d in depths)
-    assert blas._SingleThreaded.depth == 0
+    assert type(blas.single_threaded()).depth == 0
     with blas.single_threaded():
         with blas.single_threaded():
-            assert blas._SingleThreaded.depth == 2
-        assert blas._SingleThreaded.depth == 1
-    assert blas._SingleThreaded.depth == 0
+            assert type(blas.single_threaded()).depth == 2
+        assert type(blas.single_threaded()).depth == 1
+    assert type(blas.single_threaded()).depth == 0

@@ -5,18 +5,19 @@ import threading
 import numpy as np
 import pytest
 
-from tensorflux_mobile import Interpreter, blas_threads
-from tensorflux_mobile.blas_threads import capped
+from tensorflux_mobile import Interpreter
+from tensorflux_mobile.blas_threads import capped, openblas_thread_setter
 
 
 def _count() -> int:
-    previous = blas_threads._set(1)
-    blas_threads._set(previous)
+    setter = openblas_thread_setter()
+    previous = setter(1)
+    setter(previous)
     return previous
 
 
 def test_cap_holds_inside_and_the_count_comes_back():
-    if blas_threads._set is None:
+    if openblas_thread_setter() is None:
         pytest.skip("numpy's BLAS here is not an OpenBLAS found in /proc/self/maps; the cap does nothing")
     before = _count()
     with capped(1):
@@ -29,7 +30,7 @@ def test_cap_holds_inside_and_the_count_comes_back():
 
 
 def test_overlapping_sections_in_threads_restore_the_count():
-    if blas_threads._set is None:
+    if openblas_thread_setter() is None:
         pytest.skip("numpy's BLAS here is not an OpenBLAS found in /proc/self/maps; the cap does nothing")
     before = _count()
     entered, release = threading.Barrier(2), threading.Event()

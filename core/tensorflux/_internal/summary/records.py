@@ -9,34 +9,17 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-_POLY = 0x82F63B78  # CRC-32C (Castagnoli), bit-reversed
-
-
-def _table() -> list[int]:
-    table = []
-    for n in range(256):
-        crc = n
-        for _ in range(8):
-            crc = (crc >> 1) ^ _POLY if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE = _table()
+from .. import crc32c as _crc32c
 
 
 def crc32c(data: bytes) -> int:
-    """The CRC-32C (Castagnoli) checksum of ``data``.
+    """The CRC-32C (Castagnoli) checksum of ``data`` (core's one implementation, ``_internal/crc32c.py``).
 
     Example:
         >>> hex(crc32c(b"123456789"))
         '0xe3069283'
     """
-    crc = 0xFFFFFFFF
-    table = _TABLE  # a local: this loop runs once per byte written
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    return _crc32c.value(data)
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -46,8 +29,7 @@ def masked_crc32c(data: bytes) -> int:
         >>> masked_crc32c(b"") == ((0 >> 15) | (0 << 17)) + 0xA282EAD8
         True
     """
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+    return _crc32c.mask(_crc32c.value(data))
 
 
 def encode_record(data: bytes) -> bytes:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import struct
 
+from ... import crc32c
 from ...errors import DataLossError
-from . import crc32c
 
 MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48

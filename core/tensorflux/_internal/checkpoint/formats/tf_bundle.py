@@ -34,12 +34,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ....proto import tensor_bundle_pb2
-from ... import dtypes as _dtypes
+from ... import crc32c, dtypes as _dtypes
 from ...errors import DataLossError
 from ...fileio import _fsync_dir, atomic_write, path_lock, remove_stale_temps_in, temp_prefix
 from ...serialization.tensor_proto import shape_from_proto, shape_to_proto
 from ...untrusted import parsing
-from . import CheckpointFormat, crc32c, leveldb_table
+from . import CheckpointFormat, leveldb_table
 
 HEADER_KEY = b""
 BUNDLE_VERSION = 1  # TensorFlow's kTensorBundleVersion: the layout this module reads and writes

@@ -1,4 +1,4 @@
-"""CRC-32C (Castagnoli), the checksum of LevelDB tables and TensorFlow's tensor bundles, in numpy.
+"""CRC-32C (Castagnoli), the checksum of TFRecord files, LevelDB tables and TensorFlow's tensor bundles, in numpy.
 
 Small inputs go through a table, a byte at a time. Large ones are cut into many equal lanes whose CRCs
 advance together, 8 bytes per step through 16-bit tables (so each numpy operation spans every lane), and
