@@ -75,6 +75,7 @@ from ._internal.reference import (
     reference_kernels as reference_kernels,
     register_reference_kernels as register_reference_kernels,
 )
+from ._internal.reference.host import host_work_ops as host_work_ops
 from ._internal.registry import (
     DEVICES as _DEVICES,
     OPS as _OPS,

@@ -43,18 +43,34 @@ def _broadcast(*tensors: Any, root_rank: int) -> tuple:
     return tuple(comm.broadcast_arrays(list(tensors), root=root_rank))
 
 
+def _host_work() -> dict[str, Callable]:
+    return {
+        "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
+        "AudioSummaryV2": _audio, "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
+        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(), **control_flow_kernels(),
+        **checkpoint_kernels(),
+    }
+
+
+def host_work_ops() -> frozenset[str]:
+    """The ops that are host work by nature: every device runs them on the host, through the host adapter.
+
+    A device plugin that wraps kernels for its own arrays leaves these as they are.
+
+    Example:
+        >>> from tensorflux.extend import host_work_ops
+        >>> {"ScalarSummary", "PyFunc", "While", "SaveV2"} <= host_work_ops()
+        True
+    """
+    return frozenset(_host_work())
+
+
 def kernels(xp: Any) -> dict[str, Callable]:
     """``{op_name: kernel}`` for the ops that are host work by nature (summaries, MPI), through the host adapter.
 
     Example:
         >>> import numpy as np
         >>> sorted(kernels(np))[:2]
-        ['HistogramSummary', 'ImageSummary']
+        ['Assert', 'AudioSummaryV2']
     """
-    host = {
-        "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
-        "AudioSummaryV2": _audio, "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
-        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(), **control_flow_kernels(),
-        **checkpoint_kernels(),
-    }
-    return {op: host_kernel(fn) for op, fn in host.items()}
+    return {op: host_kernel(fn) for op, fn in _host_work().items()}

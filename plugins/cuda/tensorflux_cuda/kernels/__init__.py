@@ -18,12 +18,9 @@ import numpy as np
 
 from tensorflux.extend import (
     ALL_DTYPES,
-    checkpoint_kernels,
-    control_flow_kernels,
-    dataset_kernels,
+    host_work_ops,
     reference_kernels,
     register_reference_kernels,
-    script_kernels,
 )
 
 from ..backend import ArrayBackend
@@ -31,22 +28,8 @@ from ..dispatch import device_kernel
 from . import array, conv, math, nn, training
 from .common import float_dtypes
 
+
 # Ops whose reference kernels are host kernels that copy their inputs themselves.
-_HOST_WORK = ("ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummaryV2", "TensorSummaryV2", "MergeSummary",
-              "MpiAllreduce", "MpiBroadcast")
-
-
-def host_work_ops() -> frozenset[str]:
-    """Ops whose reference kernels are host work by nature (run as they are, not through the dispatcher).
-
-    Example:
-        >>> {"PyFunc", "While", "ScalarSummary"} <= host_work_ops()
-        True
-    """
-    return (frozenset(_HOST_WORK) | set(control_flow_kernels()) | set(dataset_kernels()) | set(script_kernels())
-            | set(checkpoint_kernels()))
-
-
 def fast_kernels(backend: ArrayBackend) -> dict[str, Callable]:
     """``{op: kernel}`` of this package's float kernels (before dispatch wrapping).
 
