@@ -1,11 +1,19 @@
-"""The ``/mobile:0`` device: ops placed there run on the interpreter's float kernels.
+"""The ``/mobile:0`` device: each run of ops placed there is converted to a ``.tflite`` model and run by the
+plugin's interpreter.
 
-What it means: a graph (or part of one) pinned with ``tf.device('/mobile:0')`` computes its convolutions,
-dense layers, pools, activations and elementwise arithmetic with exactly the numpy kernels that
-:class:`tensorflux_mobile.Interpreter` runs for a float ``.tflite`` file, so a model can be checked against
-its on-device numerics while it is still a tensorflux graph. Every other op runs on core's reference kernels
-over numpy. Each kernel call builds the one-operator model it needs (weights laid out per call): this device
-is for checking numerics, not for speed.
+What it means: a graph (or part of one) pinned with ``tf.device('/mobile:0')`` is handed to the device by
+core's ``compile`` pass one segment (a run of pure ops) at a time; the device lowers it with the converter's
+rules into a TFL3 flatbuffer, loads that into :class:`tensorflux_mobile.Interpreter` and invokes it per step
+(``segments.py``), so a model is checked against its on-device numerics while it is still a tensorflux graph.
+Ops the converter cannot express run outside the model on core's reference kernels (with a
+``PlacementWarning``). The device holds its own memory (values are copied in and out, as to a phone), so
+core's host-only passes (constant folding, fused convolutions and elementwise chains) leave its ops to it.
+With the ``compile`` pass switched off, Conv2D, MatMul, BiasAdd, AddV2, Sub, Mul, Relu, Relu6, Sigmoid,
+Softmax, MaxPool and AvgPool run one by one on the interpreter's float kernels, each call building the
+one-operator model it needs.
+
+``ConfigProto(device_options={"mobile": {"quantize": "float16"}})`` (or ``"dynamic"``) runs the models
+quantized that way; float32 is the default.
 
 Example:
     >>> import tensorflux as tf
@@ -17,7 +25,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+import collections
+import threading
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,13 +38,65 @@ from .model import Model
 
 
 class MobileDevice(Device):
-    """Host memory; the TF Lite float kernels of this plugin."""
+    """Its own memory (numpy arrays, copied in and out); compiles each placed segment into ``.tflite`` models.
+
+    ``compiled`` holds the latest models built (:class:`~tensorflux_mobile.segments.CompiledModel`: the bytes,
+    their operators, the graph ops they hold); ``stats()`` counts compiles, cache hits and recompiles.
+
+    Example:
+        >>> d = MobileDevice(0)
+        >>> d.name, d.stats()["compiles"]
+        ('/mobile:0', 0)
+    """
 
     device_type = "mobile"
+    host_memory = False
     priority = -1  # ops placed nowhere in particular stay on the cpu
 
+    def __init__(self, index: int = 0) -> None:
+        super().__init__(index)
+        self._lock = threading.Lock()
+        self._counts = {"compiles": 0, "cache_hits": 0, "recompiles": 0}
+        self.compiled: collections.deque = collections.deque(maxlen=32)
+
+    def from_host(self, array: np.ndarray) -> Any:
+        return np.array(array, copy=True)
+
+    def to_host(self, value: Any) -> np.ndarray:
+        return np.array(value, copy=True)  # a copy: the device's memory is not the caller's to write
+
     def describe(self) -> dict:
-        return {"platform": "tensorflux_mobile", "name": "TF Lite float kernels of the mobile interpreter (numpy)"}
+        return {"platform": "tensorflux_mobile",
+                "name": "placed segments converted to .tflite models, run by the plugin's interpreter (numpy)"}
+
+    def compile_segment(self, segment: Any) -> Callable:
+        from .segments import SegmentProgram
+
+        return SegmentProgram(self, segment)
+
+    def note_run(self, compiled: bool, recompiled: bool = False) -> None:
+        """Count one call of a compiled segment: a compile (a recompile when weights changed) or a cache hit."""
+        with self._lock:
+            self._counts["compiles" if compiled else "cache_hits"] += 1
+            self._counts["recompiles"] += int(recompiled)
+
+    def note_model(self, record: Any) -> None:
+        """Keep ``record`` (a model just built) in ``compiled``."""
+        with self._lock:
+            self.compiled.append(record)
+
+    def stats(self) -> dict:
+        """``compiles`` (models built for a new input signature or changed weights), ``cache_hits`` and
+        ``recompiles`` (builds because a weight such as a variable changed) since the last ``reset_stats``."""
+        with self._lock:
+            return dict(self._counts)
+
+    def reset_stats(self) -> None:
+        """Start counting afresh and forget the models kept in ``compiled`` (programs stay compiled)."""
+        with self._lock:
+            for key in self._counts:
+                self._counts[key] = 0
+            self.compiled.clear()
 
 
 def run_builtin(code: str, inputs: list, constants: dict | None = None, **options: Any) -> np.ndarray:
@@ -122,9 +184,13 @@ KERNELS = {
 
 
 def register(registrar: Any) -> None:
-    """The float32 kernels above on ``mobile``, core's reference kernels (numpy) for every other op."""
-    from tensorflux.extend import register_reference_kernels
+    """The float32 kernels above on ``mobile``, core's reference kernels (numpy) for every other op.
 
-    register_reference_kernels(registrar, "mobile", np)
+    The fused ops of core's fusion pass are left out: the device converts the plain ops, and fuses them
+    itself the way TF Lite does."""
+    from tensorflux.extend import FUSED_OPS, reference_kernels, register_reference_kernels
+
+    table = reference_kernels(np)
+    register_reference_kernels(registrar, "mobile", np, skip=[op for op in FUSED_OPS if op in table])
     for op, fn in KERNELS.items():
         registrar.kernel(op, "mobile", fn, dtypes=["float32"])
