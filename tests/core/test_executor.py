@@ -271,3 +271,49 @@ def test_feeds_are_never_donated_to_in_place_kernels(add_donations):
     np.testing.assert_array_equal(out[0][:2], [1.0, 1.0])
     assert add_donations == [(), ()]
     assert not any(step[5] for step in plan.steps)
+
+
+@pytest.fixture
+def exp_results():
+    """Weak references to each result of the cpu Exp kernel, and, per call, how many earlier results were alive."""
+    from tensorflux._internal.registry import lookup_kernel
+    from tensorflux.extend import ensure_discovered
+
+    ensure_discovered()
+    kdef = lookup_kernel("Exp", "cpu", {"T": tf.float32})
+    seen: dict = {"refs": [], "alive": []}
+    original = kdef.fn
+
+    def spy(*args, **kwargs):
+        seen["alive"].append(len({id(r()) for r in seen["refs"] if r() is not None}))
+        out = original(*args, **kwargs)
+        seen["refs"].append(weakref.ref(out))
+        return out
+
+    kdef.fn = spy
+    yield seen
+    kdef.fn = original
+
+
+def test_each_intermediate_is_freed_once_its_last_reader_ran(exp_results):
+    x = tf.placeholder(tf.float32, [4096])  # below the donation size: each step makes a new array
+    y = x
+    for _ in range(6):
+        y = tf.log(tf.exp(y))  # each Exp result dies as soon as its Log has read it
+    with tf.Session(config={"disable_passes": "all"}) as sess:  # one kernel call per op
+        out = sess.run(y, {x: np.full(4096, 0.5, np.float32)})
+    np.testing.assert_allclose(out, 0.5, rtol=1e-5)
+    assert len(exp_results["alive"]) == 6
+    # Released during the run, not when it ended: no Exp result outlived its reader into the next Exp.
+    assert exp_results["alive"] == [0] * 6
+    assert all(r() is None for r in exp_results["refs"])
+
+
+def test_a_fetched_intermediate_stays_alive_for_the_caller(exp_results):
+    x = tf.placeholder(tf.float32, [8])
+    e = tf.exp(x)
+    y = tf.exp(tf.log(e))
+    with tf.Session(config={"disable_passes": "all"}) as sess:
+        got_e, _ = sess.run([e, y], {x: np.zeros(8, np.float32)})
+    assert exp_results["alive"] == [0, 1]  # e is fetched: still held when the second Exp runs
+    np.testing.assert_array_equal(got_e, np.ones(8))
