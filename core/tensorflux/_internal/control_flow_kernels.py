@@ -12,6 +12,8 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 from .function_graph import runner
+from .resource_kernels import resource_kernels
+from .tf_graph_kernels import tf_graph_kernels
 from .variant_kernels import variant_kernels
 
 
@@ -99,12 +101,13 @@ def _empty_stack(shape: Any, dtype: Any, what: str) -> np.ndarray:
 
 
 def control_flow_kernels() -> dict[str, Callable]:
-    """``{op_name: host kernel}`` for If, While, While's gradient and Scan, and TF's TensorList and Optional ops
-    (the state of control flow imported from TF).
+    """``{op_name: host kernel}`` for If, While, While's gradient and Scan, TF's TensorList and Optional ops
+    (the state of control flow imported from TF) TF's resource-variable ops (the state of its variables) and
+    ``BroadcastGradientArgs`` (shape arithmetic of TF's gradient graphs).
 
     Example:
-        >>> sorted(control_flow_kernels())[:4]
-        ['EmptyTensorList', 'If', 'OptionalFromValue', 'OptionalGetValue']
+        >>> {"If", "EmptyTensorList", "OptionalGetValue", "ReadVariableOp"} <= set(control_flow_kernels())
+        True
     """
     return {"If": if_kernel, "While": while_kernel, "WhileGrad": while_grad_kernel, "Scan": scan_kernel,
-            **variant_kernels()}
+            **variant_kernels(), **resource_kernels(), **tf_graph_kernels()}

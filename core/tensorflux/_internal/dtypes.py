@@ -106,6 +106,17 @@ _BY_NP = {d.np_dtype: d for d in ALL_DTYPES if d is not string}
 variant = DType("variant", np.object_, 21, "variant")
 _BY_NAME[variant.name] = variant
 _BY_ENUM[variant.enum] = variant
+# TF's resource handle: refers to a variable in the running session's state (``resource_kernels.py``), for graphs
+# TF wrote with resource variables. Like ``variant``, in no family: only the resource ops take it.
+resource = DType("resource", np.object_, 20, "resource")
+_BY_NAME[resource.name] = resource
+_BY_ENUM[resource.enum] = resource
+# The Philox key and counter of TF's stateless random ops (``StatelessRandomGetKeyCounter``), in graphs TF wrote.
+# In no dtype family either: only those ops take it.
+uint64 = DType("uint64", np.uint64, 23, "uint")
+_BY_NAME[uint64.name] = uint64
+_BY_ENUM[uint64.enum] = uint64
+_BY_NP[uint64.np_dtype] = uint64
 
 
 def as_dtype(value: Any) -> DType:

@@ -280,7 +280,7 @@ class Session:
         with self._lock:
             device, _ = place(variable.op, self._state.placement)
             slot = self._state.variable_slot(variable.op, device)
-            slot.assign(device.from_host(_check_feed(variable._ref, value)))
+            slot.assign(device.from_host(_check_feed(variable.value(), value)))  # a resource variable's _ref is its handle
 
     def read_variable(self, variable: Any) -> np.ndarray:
         """A host copy of ``variable``'s value in this session, without running ops (what a Saver writes).

@@ -59,5 +59,12 @@ def test_every_op_a_kernel_computes_has_a_table_entry():
     plumbing |= set(VARIANT_OPS)
     # A Saver's checkpoint file I/O: tested against TF's files in tests/core/checkpoint/test_saver_graph_ops.py.
     plumbing |= {"SaveV2", "RestoreV2"}
+    # TF's resource variables (handles into the session's variable state) and the TF-graph machinery that imported
+    # training graphs use (BroadcastGradientArgs on shape vectors, Philox stateless random initializers): their
+    # values are variable state, shape bookkeeping or TF's exact random bits, tested against TF in
+    # tests/core/serialization/test_resource_variable_interop.py, test_resource_kernels.py and test_tf_graph_kernels.py.
+    from tensorflux._internal.ops.resource_ops import RESOURCE_OPS
+
+    plumbing |= set(RESOURCE_OPS) | {"BroadcastGradientArgs", "StatelessRandomGetKeyCounter", "StatelessRandomUniformV2"}
     computed = {k.op for k in kernels_for_device("cpu")} & set(registered_ops())
     assert computed - plumbing <= {info.op for info in OP_INFOS}, sorted(computed - plumbing - {i.op for i in OP_INFOS})

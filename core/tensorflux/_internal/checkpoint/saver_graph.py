@@ -23,6 +23,7 @@ from ..graph import Graph, Operation, get_default_graph
 from ..op_builder import apply_op
 from ..ops.base_array_ops import constant, identity, placeholder_with_default
 from ..ops.state_ops import group
+from ..resource_variables import is_resource_variable
 
 
 def build_saver_def(graph: Graph, var_list: dict, max_to_keep: int, keep_every_n_hours: float,
@@ -45,20 +46,31 @@ def build_saver_def(graph: Graph, var_list: dict, max_to_keep: int, keep_every_n
         prefix = placeholder_with_default(placeholder_with_default(default, shape=[], name="filename"), shape=[],
                                           name="Const")
         with graph.name_scope("SaveV2") as scope:
-            save = _op_named("SaveV2", scope, prefix, *_names_and_slices(names), [v._ref for v in variables],
+            save = _op_named("SaveV2", scope, prefix, *_names_and_slices(names), [_saved(v) for v in variables],
                              dtypes=[v.dtype for v in variables])
         with graph.control_dependencies([save]):
             saved = identity(prefix, name="control_dependency")
         with graph.name_scope("RestoreV2") as scope:
             restored = apply_op("RestoreV2", prefix, *_names_and_slices(names), dtypes=[v.dtype for v in variables],
                                 name=scope)
-        assigns = [apply_op("Assign", v._ref, value, validate_shape=v.shape.is_fully_defined(), use_locking=True,
-                            name="Assign")[0] for v, value in zip(variables, restored)]
+        assigns = [_restore(v, value) for v, value in zip(variables, restored)]
         restore_all = group(*assigns, name="restore_all")
     return saver_pb2.SaverDef(filename_tensor_name=prefix.name, save_tensor_name=saved.name,
                               restore_op_name=restore_all.name, max_to_keep=max_to_keep,
                               keep_checkpoint_every_n_hours=keep_every_n_hours, sharded=False,
                               version=saver_pb2.SaverDef.V2)
+
+
+def _saved(var: Any) -> Any:
+    # A resource variable (imported from TF) is saved through a read of its handle, as TF saves it.
+    return var.read_value() if is_resource_variable(var) else var._ref
+
+
+def _restore(var: Any, value: Any) -> Any:
+    if is_resource_variable(var):
+        return var.assign(value, name="AssignVariableOp", read_value=False)
+    return apply_op("Assign", var._ref, value, validate_shape=var.shape.is_fully_defined(), use_locking=True,
+                    name="Assign")[0]
 
 
 def _names_and_slices(names: list[str]) -> tuple[Any, Any]:

@@ -15,6 +15,7 @@ from ...proto import meta_graph_pb2, saver_pb2, variable_pb2
 from ..errors import InvalidArgumentError
 from ..graph import Graph, GraphKeys, Operation, Tensor, get_default_graph
 from ..registry import OPS
+from ..resource_variables import ResourceVariable, is_resource_variable
 from ..untrusted import parsing
 from ..variables import Variable
 from .files import parse_proto, read_proto, write_proto
@@ -42,7 +43,7 @@ def variable_to_proto(var: Variable) -> variable_pb2.VariableDef:
     """
     vdef = variable_pb2.VariableDef(
         variable_name=var._ref.name, initializer_name=var.initializer.name, snapshot_name=var.value().name,
-        trainable=var.trainable, is_resource=False,
+        trainable=var.trainable, is_resource=is_resource_variable(var),
     )
     if var.initial_value is not None:
         vdef.initial_value_name = var.initial_value.name
@@ -189,16 +190,14 @@ def _without_tensorflow_saver(mg: meta_graph_pb2.MetaGraphDef) -> Any:
 
 
 class _ImportedVariables:
-    """One Variable per imported VariableV2 op, shared by every collection that lists it."""
+    """One Variable per imported VariableV2 (or, for a resource variable, VarHandleOp) op, shared by every
+    collection that lists it."""
 
     def __init__(self, importer: Any) -> None:
         self.importer = importer
         self.by_name: dict[str, Variable] = {}
 
     def from_proto(self, vdef: variable_pb2.VariableDef, key: str) -> Variable:
-        if vdef.is_resource:
-            raise ValueError(f"import_meta_graph: variable '{vdef.variable_name}' in collection '{key}' is a "
-                             "resource variable; Tensorflux imports only reference (VariableV2) variables")
         name = vdef.variable_name.rpartition(":")[0] or vdef.variable_name
         if name in self.by_name:
             return self.by_name[name]
@@ -208,8 +207,9 @@ class _ImportedVariables:
             var = existing
         else:
             init_value = self._element(vdef.initial_value_name, key) if vdef.initial_value_name else None
-            var = Variable._from_graph_elements(ref, self._element(vdef.initializer_name, key),
-                                                self._element(vdef.snapshot_name, key), init_value, vdef.trainable)
+            kind = ResourceVariable if vdef.is_resource else Variable
+            var = kind._from_graph_elements(ref, self._element(vdef.initializer_name, key),
+                                            self._element(vdef.snapshot_name, key), init_value, vdef.trainable)
         self.by_name[name] = var
         return var
 

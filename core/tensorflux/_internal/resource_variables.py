@@ -1,0 +1,116 @@
+"""Resource variables imported from TF: a ``tf.Variable`` whose ops are TF's ``VarHandleOp`` family.
+
+``import_meta_graph`` wraps each resource variable of a meta graph TF wrote (``VariableDef.is_resource``) as a
+:class:`ResourceVariable` bound to the imported ops, so collections, ``Saver``, ``sess.run`` and new assigns work
+as with our own (``VariableV2``) variables. Its ``_ref`` is the handle; reads and writes are resource ops
+(``ops/resource_ops.py``). Tensorflux never creates resource variables of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import dtypes as _dtypes
+from .graph import Operation, Tensor, get_default_graph
+from .op_builder import apply_op, convert_to_tensor
+from .shapes import TensorShape
+from .variables import Variable
+
+
+def op_without_outputs(op_type: str, *inputs: Any, name: str | None = None, **attrs: Any) -> Operation:
+    """Add op ``op_type`` (one with no outputs, such as ``AssignVariableOp``) to the default graph; return it.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> h = apply_op("VarHandleOp", dtype=tf.float32, shape=[], shared_name="v", name="v")[0]
+        >>> op_without_outputs("AssignVariableOp", h, tf.constant(1.0), dtype=tf.float32).type
+        'AssignVariableOp'
+    """
+    graph = get_default_graph()
+    apply_op(op_type, *inputs, name=name, **attrs)
+    return graph._op_list[-1]  # the last op added: constants made of the inputs come before it
+
+
+class ResourceVariable(Variable):
+    """A variable TF wrote as a resource variable: ``VarHandleOp`` handle, ``AssignVariableOp`` initializer and a
+    ``ReadVariableOp`` snapshot.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> h = apply_op("VarHandleOp", dtype=tf.float32, shape=[2], shared_name="w", name="w")[0]
+        >>> init = op_without_outputs("AssignVariableOp", h, tf.constant([1.0, 2.0]), dtype=tf.float32, name="w/Assign")
+        >>> read = apply_op("ReadVariableOp", h, dtype=tf.float32, name="w/Read/ReadVariableOp")[0]
+        >>> w = ResourceVariable._from_graph_elements(h, init, read)
+        >>> with tf.Session() as sess:
+        ...     _ = sess.run(w.initializer)
+        ...     sess.run(w.assign_add([1.0, 1.0]))
+        array([2., 3.], dtype=float32)
+    """
+
+    @classmethod
+    def _from_graph_elements(cls, ref: Tensor, initializer: Operation, snapshot: Tensor,
+                             initial_value: Tensor | None = None, trainable: bool = True) -> "ResourceVariable":
+        """Wrap an imported ``VarHandleOp`` (``ref``), its initializer and its read as a variable; adds no ops."""
+        if ref.op.type != "VarHandleOp":
+            raise TypeError(f"ResourceVariable._from_graph_elements: '{ref.name}' is produced by a {ref.op.type} op, "
+                            "expected a VarHandleOp")
+        var = cls.__new__(cls)
+        var._ref = ref
+        var._initializer_op = initializer
+        var._snapshot = snapshot
+        var._initial_value = initial_value
+        var._trainable = trainable
+        ref.op._variable = var
+        return var
+
+    @property
+    def dtype(self) -> _dtypes.DType:
+        return self._ref.op.attrs["dtype"]
+
+    @property
+    def shape(self) -> TensorShape:
+        return self._ref.op.attrs["shape"]
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
+    def read_value(self) -> Tensor:
+        """A new read of the variable's current value (a fresh ReadVariableOp)."""
+        return apply_op("ReadVariableOp", self._ref, dtype=self.dtype, name="ReadVariableOp")[0]
+
+    def _write(self, op_type: str, value: Any, name: str | None, read_value: bool, **attrs: Any) -> Any:
+        value = convert_to_tensor(value, dtype=self.dtype)
+        op = op_without_outputs(op_type, self._ref, value, dtype=self.dtype, name=name or op_type, **attrs)
+        if not read_value:
+            return op
+        with get_default_graph().control_dependencies([op]):
+            return self.read_value()
+
+    def assign(self, value: Any, use_locking: bool = False, name: str | None = None, read_value: bool = True) -> Any:
+        """Set the variable to ``value``; returns the new value (or the op when read_value=False)."""
+        return self._write("AssignVariableOp", value, name, read_value, validate_shape=True)
+
+    def assign_add(self, delta: Any, use_locking: bool = False, name: str | None = None, read_value: bool = True) -> Any:
+        """Add ``delta`` to the variable; returns the new value (or the op when read_value=False)."""
+        return self._write("AssignAddVariableOp", delta, name, read_value)
+
+    def assign_sub(self, delta: Any, use_locking: bool = False, name: str | None = None, read_value: bool = True) -> Any:
+        """Subtract ``delta`` from the variable; returns the new value (or the op when read_value=False)."""
+        return self._write("AssignSubVariableOp", delta, name, read_value)
+
+    def is_initialized(self) -> Tensor:
+        return apply_op("VarIsInitializedOp", self._ref, name="VarIsInitializedOp")[0]
+
+    def __repr__(self) -> str:
+        return f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name} (resource)>"
+
+
+def is_resource_variable(var: Any) -> bool:
+    """Whether ``var`` is a variable TF wrote as a resource variable.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> is_resource_variable(tf.Variable(1.0))
+        False
+    """
+    return isinstance(var, ResourceVariable)
