@@ -57,3 +57,47 @@ def test_stateless_uniform_draws_tf_values(tfr, dtype, seed):
     np.testing.assert_array_equal(got_counter, counter.numpy())
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got.astype(np.float64), want.astype(np.float64))
+
+
+@pytest.mark.parametrize("op", ["StatelessRandomNormalV2", "StatelessTruncatedNormalV2"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("seed,shape", [([1, 2], [3, 5]), ([-7, 123456789], [97, 41])])
+def test_stateless_normals_draw_tf_values(tfr, op, dtype, seed, shape):
+    import tensorflow
+
+    key, counter = tensorflow.raw_ops.StatelessRandomGetKeyCounter(seed=np.array(seed, np.int32))
+    want = getattr(tensorflow.raw_ops, op)(shape=shape, key=key, counter=counter, alg=3,
+                                           dtype=getattr(tensorflow, dtype)).numpy()
+    k, c = apply_op("StatelessRandomGetKeyCounter", np.array(seed, np.int32))
+    drawn = apply_op(op, np.array(shape, np.int64), k, c, np.int32(1), dtype=dtype)[0]  # alg 1: Philox by name
+    assert drawn.shape.as_list() == shape
+    got = tf.Session().run(drawn)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.astype(np.float64), want.astype(np.float64))  # bit for bit
+    if op == "StatelessTruncatedNormalV2":
+        assert np.abs(got.astype(np.float64)).max() <= 2.0
+
+
+def test_tf_keras_normal_initializers_in_a_tf_graph_draw_tf_values(tfr):
+    import os
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.keras is tf-keras, whose seeded initializers are stateless
+    import tensorflow
+
+    keras = tensorflow.keras.initializers
+    graph = tfr.Graph()
+    with graph.as_default():
+        for name, init in (("normal", keras.RandomNormal(seed=3)), ("truncated", keras.TruncatedNormal(seed=4)),
+                           ("he", keras.HeNormal(seed=5))):
+            tfr.identity(init([40, 30]), name=name)
+        types = {op.type for op in graph.get_operations()}
+        with tfr.Session() as sess:
+            want = sess.run(["normal:0", "truncated:0", "he:0"])
+    if not {"StatelessRandomNormalV2", "StatelessTruncatedNormalV2"} <= types:
+        pytest.skip(f"this TensorFlow's initializers draw with {sorted(t for t in types if 'Random' in t)}, not the "
+                    "stateless V2 ops")
+    with tf.Graph().as_default():
+        tf.import_graph_def(graph.as_graph_def().SerializeToString(), name="")
+        got = tf.Session().run(["normal:0", "truncated:0", "he:0"])
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

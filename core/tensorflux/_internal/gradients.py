@@ -24,7 +24,7 @@ import numpy as np
 
 from .graph import Operation, Tensor
 from .indexed_slices import IndexedSlices
-from .op_builder import convert_to_tensor
+from .op_builder import apply_op, convert_to_tensor
 from .registry import GRADIENTS, NoGradient, where_defined
 
 # Ops whose gradient functions take an IndexedSlices output gradient as it is (TF's pass-through ones).
@@ -162,15 +162,23 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
         grads: dict[Tensor, list] = {}
         for i, (y, gy) in enumerate(zip(ys_list, grad_ys_list)):
             grads.setdefault(y, []).append(_initial_grad(y, gy, i))
-        xs_set = set(xs_list)
-        between = _between_ops(ys_list, _reached_ops(xs_list))
+        from . import dtypes as _dtypes
+
+        # A resource variable's gradient is the sum of its reads' gradients (as TF), so its reads are sources too.
+        reads = {x: _variable_reads(x) for x in xs_list if x.dtype is _dtypes.resource}
+        sources = xs_list + [r for rs in reads.values() for r in rs]
+        xs_set = set(sources)
+        between = _between_ops(ys_list, _reached_ops(sources))
         for op in sorted(between, key=lambda o: o._id, reverse=True):
             _backprop_op(op, grads, between, xs_set, stop, colocate_gradients_with_ops, gate_gradients)
         out = []
         for x in xs_list:
+            if x in reads:
+                pieces = [(r, _aggregate(grads, r)) for r in reads[x]]
+                grads[x] = [_read_gradient(r, g) for r, g in pieces if g is not None]
             g = _aggregate(grads, x)
             if g is None and unconnected_gradients == "zero":
-                g = _zeros_for(x)
+                g = _zeros_for(x) if x not in reads else _variable_zeros(x)
             out.append(g)
         return out
 
@@ -305,6 +313,43 @@ def _initial_grad(y: Tensor, grad_y: Any, index: int) -> Tensor:
             raise ValueError(f"grad_ys[{index}] ('{g.name}') has shape {g.shape}, but y '{y.name}' has shape {y.shape}")
         return g
     return _filled_like(y, 1, f"grad_ys_{index}")
+
+
+def _variable_reads(handle: Tensor) -> list[Tensor]:
+    """The values read from the resource variable of ``handle`` (its ReadVariableOp and ResourceGather outputs)."""
+    return [op.outputs[0] for op in handle._consumers if op.type in ("ReadVariableOp", "ResourceGather")]
+
+
+def _read_gradient(read: Tensor, grad: Any) -> Any:
+    """The part of a resource variable's gradient that ``grad``, the gradient of its read ``read``, gives: ``grad``
+    for a ReadVariableOp; the gathered rows (an IndexedSlices) for a ResourceGather, as TF's gradient of it."""
+    op = read.op
+    if op.type == "ReadVariableOp":
+        return grad
+    from .ops.shape_ops import concat, reshape
+
+    if op.attrs["batch_dims"] != 0:
+        raise NotImplementedError(f"tf.gradients: the gradient of ResourceGather '{op.name}' with batch_dims="
+                                  f"{op.attrs['batch_dims']} is not supported; only batch_dims=0")
+    handle, indices = op.inputs
+    shape = handle.op.attrs["shape"] if handle.op.type == "VarHandleOp" else None
+    if shape is not None and shape.is_fully_defined():
+        dense_shape = convert_to_tensor(np.array(shape.as_list(), np.int32))
+        values = reshape(convert_to_tensor(grad), [-1] + shape.as_list()[1:])
+    else:
+        dense_shape = apply_op("VariableShape", handle, name="VariableShape")[0]
+        values = reshape(convert_to_tensor(grad), concat([[-1], dense_shape[1:]], 0))
+    return IndexedSlices(values, reshape(indices, [-1]), dense_shape)
+
+
+def _variable_zeros(handle: Tensor) -> Tensor:
+    """Zeros shaped as the resource variable of ``handle``: its gradient where no y depends on it."""
+    from .ops import array_ops
+
+    shape, dtype = handle.op.attrs["shape"], handle.op.attrs["dtype"]
+    if shape.is_fully_defined():
+        return array_ops.zeros(shape.as_list(), dtype=dtype, name="zeros")
+    return array_ops.fill(apply_op("VariableShape", handle)[0], np.array(0, dtype.np_dtype), name="zeros")
 
 
 def _zeros_for(t: Tensor) -> Tensor:

@@ -72,9 +72,22 @@ def _checked(slot: Any, value: Any, ctx: Any) -> np.ndarray:
     return value
 
 
-def _var_handle(*, dtype: Any, shape: Any, ctx: Any) -> np.ndarray:
+# Where a session keeps the slots of handles with a ``shared_name``, by (container, shared_name): handles that name
+# the same variable share its state, as TF's resource manager shares it.
+_SHARED = "resource_variables/shared"
+
+
+def _var_handle(*, dtype: Any, shape: Any, container: str = "", shared_name: str = "", ctx: Any) -> np.ndarray:
     variables = ctx.state.variables
     slot = variables.get(ctx.op_name)
+    if shared_name:
+        # dict.setdefault is atomic: two handles running at once still get one slot (no lock: a run may hold it)
+        shared = ctx.state.resources.setdefault(_SHARED, {})
+        slot = shared.setdefault((container, shared_name), slot or VariableSlot(ctx.op_name, dtype, shape, ctx.device))
+        if slot.dtype is not None and slot.dtype != dtype:
+            raise InvalidArgumentError(f"{_where(ctx)}: variable '{shared_name}' (container '{container}') is "
+                                       f"{slot.dtype.name}, but this handle asks for {dtype.name}")
+        variables[ctx.op_name] = slot
     if slot is None:
         slot = variables.setdefault(ctx.op_name, VariableSlot(ctx.op_name, dtype, shape, ctx.device))
     out = np.empty((), dtype=object)
@@ -137,10 +150,30 @@ def _rows(slot: Any, indices: Any, ctx: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _gather(handle: Any, indices: Any, *, dtype: Any, batch_dims: int, validate_indices: bool = True,
             ctx: Any) -> np.ndarray:
-    if batch_dims != 0:
-        raise InvalidArgumentError(f"{_where(ctx)}: batch_dims={batch_dims} is not supported; only 0")
-    value, flat = _rows(_slot(handle, ctx), indices, ctx)
-    return value[flat].reshape(np.shape(indices) + value.shape[1:])
+    if batch_dims == 0:
+        value, flat = _rows(_slot(handle, ctx), indices, ctx)
+        return value[flat].reshape(np.shape(indices) + value.shape[1:])
+    return _batch_gather(_read(_slot(handle, ctx), ctx), np.asarray(indices), batch_dims, ctx)
+
+
+def _batch_gather(value: np.ndarray, indices: np.ndarray, batch_dims: int, ctx: Any) -> np.ndarray:
+    # TF's gather with batch_dims b: the leading b axes of the variable and of the indices are paired, and within
+    # each pair the indices pick along the variable's axis b; a negative b counts from the indices' rank.
+    b = batch_dims + indices.ndim if batch_dims < 0 else batch_dims
+    if not 0 <= b <= indices.ndim or b >= value.ndim:
+        raise InvalidArgumentError(f"{_where(ctx)}: batch_dims={batch_dims} must be in [-{indices.ndim}, "
+                                   f"{indices.ndim}] and below the variable's rank {value.ndim}")
+    if value.shape[:b] != indices.shape[:b]:
+        raise InvalidArgumentError(f"{_where(ctx)}: batch_dims={batch_dims} pairs the variable's leading axes "
+                                   f"{list(value.shape[:b])} with the indices' {list(indices.shape[:b])}; they differ")
+    n, rows, rest = int(np.prod(value.shape[:b], dtype=np.int64)), value.shape[b], value.shape[b + 1:]
+    flat = indices.reshape(n, -1)
+    bad = (flat < 0) | (flat >= rows)
+    if bad.any():
+        raise InvalidArgumentError(f"{_where(ctx)}: index {int(flat[bad][0])} is out of range for axis {b} of the "
+                                   f"variable, of size {rows}")
+    picked = value.reshape((n, rows) + rest)[np.arange(n)[:, None], flat]
+    return picked.reshape(indices.shape + rest)
 
 
 def _scatter(combine: Any) -> Callable:

@@ -3,7 +3,8 @@
 ``import_meta_graph`` wraps each resource variable of a meta graph TF wrote (``VariableDef.is_resource``) as a
 :class:`ResourceVariable` bound to the imported ops, so collections, ``Saver``, ``sess.run`` and new assigns work
 as with our own (``VariableV2``) variables. Its ``_ref`` is the handle; reads and writes are resource ops
-(``ops/resource_ops.py``). Tensorflux never creates resource variables of its own.
+(``ops/resource_ops.py``). Tensorflux creates resource variables of its own only as the slots an optimizer keeps for
+an imported one (TF's resource updates take every slot as a handle).
 """
 
 from __future__ import annotations
@@ -63,6 +64,43 @@ class ResourceVariable(Variable):
         ref.op._variable = var
         return var
 
+    @classmethod
+    def _create(cls, initial_value: Any, name: str, dtype: Any = None, trainable: bool = False,
+                collections: list | None = None) -> "ResourceVariable":
+        """A new resource variable ``name`` (``VarHandleOp`` + ``AssignVariableOp`` + ``ReadVariableOp``), added to
+        ``collections`` (default: global variables): the slots an optimizer keeps for an imported resource variable.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> with tf.Graph().as_default():
+            ...     m = ResourceVariable._create(lambda: tf.zeros([2]), "w/Adam")
+            ...     with tf.Session() as sess:
+            ...         _ = sess.run(tf.global_variables_initializer())
+            ...         sess.run(m).tolist(), m.op.type
+            ([0.0, 0.0], 'VarHandleOp')
+        """
+        graph = get_default_graph()
+        with graph.name_scope(name) as scope:
+            with graph.name_scope("Initializer" if callable(initial_value) else None):
+                init = initial_value() if callable(initial_value) else initial_value
+            with graph.control_dependencies(None):
+                init = convert_to_tensor(init, dtype=dtype, name="initial_value")
+            if not init.shape.is_fully_defined():
+                raise ValueError(f"ResourceVariable._create: the initial value of '{scope[:-1]}' must have a fully "
+                                 f"defined shape, got {init.shape}")
+            ref = apply_op("VarHandleOp", dtype=init.dtype, shape=init.shape, shared_name=scope[:-1], name=scope)[0]
+            assign = op_without_outputs("AssignVariableOp", ref, init, dtype=init.dtype, name="Assign")
+            with graph.name_scope("Read"):
+                snapshot = apply_op("ReadVariableOp", ref, dtype=init.dtype, name="ReadVariableOp")[0]
+        var = cls._from_graph_elements(ref, assign, snapshot, init, trainable)
+        from .graph import GraphKeys
+
+        collections = list(collections) if collections is not None else [GraphKeys.GLOBAL_VARIABLES]
+        if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
+            collections.append(GraphKeys.TRAINABLE_VARIABLES)
+        graph.add_to_collections(collections, var)
+        return var
+
     @property
     def dtype(self) -> _dtypes.DType:
         return self._ref.op.attrs["dtype"]
@@ -76,7 +114,14 @@ class ResourceVariable(Variable):
 
     def read_value(self) -> Tensor:
         """A new read of the variable's current value (a fresh ReadVariableOp)."""
-        return apply_op("ReadVariableOp", self._ref, dtype=self.dtype, name="ReadVariableOp")[0]
+        with self._ref.graph.as_default():
+            return apply_op("ReadVariableOp", self._ref, dtype=self.dtype, name="ReadVariableOp")[0]
+
+    def _as_tensor(self) -> Tensor:
+        # A new read where the variable is used as a value, as TF's resource variables convert: it runs after the
+        # control dependencies in effect, so a value computed after an update sees the update. (``value()`` stays
+        # the snapshot: export and ``Session.load_variable`` name it without adding ops.)
+        return self.read_value()
 
     def _write(self, op_type: str, value: Any, name: str | None, read_value: bool, **attrs: Any) -> Any:
         value = convert_to_tensor(value, dtype=self.dtype)
@@ -98,6 +143,14 @@ class ResourceVariable(Variable):
         """Subtract ``delta`` from the variable; returns the new value (or the op when read_value=False)."""
         return self._write("AssignSubVariableOp", delta, name, read_value)
 
+    def _resource_scatter(self, op_type: str, indices: Any, updates: Any, name: str | None) -> Tensor:
+        """TF's ``Resource<op_type>`` (ScatterAdd, ScatterSub, ScatterUpdate) on the variable; the new value, read
+        after it, as ``tf.scatter_add`` and its kin return it."""
+        updates = convert_to_tensor(updates, dtype=self.dtype)
+        update = op_without_outputs("Resource" + op_type, self._ref, indices, updates, dtype=self.dtype, name=name)
+        with self.graph.control_dependencies([update]):
+            return self.read_value()
+
     def is_initialized(self) -> Tensor:
         return apply_op("VarIsInitializedOp", self._ref, name="VarIsInitializedOp")[0]
 
@@ -114,3 +167,4 @@ def is_resource_variable(var: Any) -> bool:
         False
     """
     return isinstance(var, ResourceVariable)
+

@@ -58,9 +58,13 @@ def _gather_shape(op: Any) -> TensorShape:
     var, indices = handle_shape(op.inputs[0]), op.inputs[1].shape
     if var.rank is None or indices.rank is None:
         return TensorShape(None)
-    if op.attrs["batch_dims"] != 0:
-        return TensorShape(None)
-    return TensorShape(list(indices.dims) + list(var.dims[1:]))
+    b = op.attrs["batch_dims"]
+    b = b + indices.rank if b < 0 else b
+    if not 0 <= b <= indices.rank or b >= var.rank:
+        raise ValueError(f"ResourceGather '{op.name}': batch_dims={op.attrs['batch_dims']} must be in "
+                         f"[-{indices.rank}, {indices.rank}] and below the rank {var.rank} of variable "
+                         f"'{op.inputs[0].op.name}'")
+    return TensorShape(list(indices.dims) + list(var.dims[b + 1:]))
 
 
 def _scatter_shape(op: Any) -> list:
@@ -146,6 +150,6 @@ RESOURCE_OPS = ("VarHandleOp", "ReadVariableOp", "AssignVariableOp", "AssignAddV
                 "ResourceSparseApplyMomentum", "ResourceSparseApplyAdagrad")
 
 
-# Gradients do not flow into a handle here (``resource`` is not a differentiable dtype): a graph TF wrote brings its
-# gradient ops, and tf.gradients with respect to an imported resource variable is not supported yet.
+# No op differentiates into a handle (``resource`` is not a differentiable dtype): tf.gradients with respect to a
+# resource variable sums the gradients of its reads, ReadVariableOp and ResourceGather (``gradients.py``), as TF.
 not_differentiable(*RESOURCE_OPS)

@@ -100,6 +100,10 @@ def _scatter(op_type: str, ref: Any, indices: Any, updates: Any, use_locking: bo
     target = ref._ref if hasattr(ref, "_ref") else ref
     if not isinstance(target, Tensor):
         raise TypeError(f"{op_type}: ref must be a tf.Variable, got {type(ref).__name__} {ref!r}")
+    if target.dtype is dt.resource:  # a resource variable TF wrote: its own scatter op, then a read of the new value
+        if not hasattr(ref, "_resource_scatter"):
+            raise TypeError(f"{op_type}: ref '{target.name}' is a resource handle; pass its tf.Variable")
+        return ref._resource_scatter(op_type, indices, updates, name)
     updates = convert_to_tensor(updates, dtype=target.dtype)
     return apply_op(op_type, target, indices, updates, use_locking=use_locking, name=name)[0]
 

@@ -2,7 +2,8 @@
 default ``glorot_uniform``) draw through them, so a meta graph TF 2 wrote holds them in its initializers.
 
 ``StatelessRandomGetKeyCounter`` scrambles a seed into a Philox key and counter (``uint64``) and
-``StatelessRandomUniformV2`` draws from them; both give TF's exact values (``philox.py``).
+``StatelessRandomUniformV2``, ``StatelessRandomNormalV2`` and ``StatelessTruncatedNormalV2`` draw from them; all give
+TF's exact values (``philox.py``).
 """
 
 from __future__ import annotations
@@ -32,4 +33,11 @@ define("StatelessRandomUniformV2", ["shape: Tshape", "key: uint64", "counter: ui
        {"dtype": ("type", dt.float32, (dt.float16, dt.bfloat16, dt.float32, dt.float64)),
         "Tshape": ("type", dt.int32, _IDX)},
        shape=_drawn_shape, doc="Uniform values in [0, 1) drawn from the key and counter, as TF draws them.")
-not_differentiable("StatelessRandomGetKeyCounter", "StatelessRandomUniformV2")
+for _name, _what in (("StatelessRandomNormalV2", "Standard normal values"),
+                     ("StatelessTruncatedNormalV2", "Standard normal values within two standard deviations")):
+    define(_name, ["shape: Tshape", "key: uint64", "counter: uint64", "alg: int32"], ["output: dtype"],
+           {"dtype": ("type", dt.float32, (dt.float16, dt.bfloat16, dt.float32, dt.float64)),
+            "Tshape": ("type", dt.int32, _IDX)},
+           shape=_drawn_shape, doc=f"{_what} drawn from the key and counter, as TF draws them.")
+not_differentiable("StatelessRandomGetKeyCounter", "StatelessRandomUniformV2", "StatelessRandomNormalV2",
+                   "StatelessTruncatedNormalV2")

@@ -18,6 +18,7 @@ from ..indexed_slices import IndexedSlices
 from ..op_builder import apply_op, convert_to_tensor
 from ..ops import array_ops, math_ops, sparse_ops, state_ops
 from ..registry import OPTIMIZERS
+from ..resource_variables import ResourceVariable, is_resource_variable, op_without_outputs
 from ..variables import Variable
 
 
@@ -315,6 +316,11 @@ class Optimizer:
     def _apply_op(self, op_type: str, var: Variable, *args: Any, **attrs: Any) -> Tensor:
         """Run fused update ``op_type`` on ``var``; Variables among ``args`` (slots) are passed by reference."""
         refs = [a._ref if isinstance(a, Variable) else a for a in args]
+        if is_resource_variable(var):
+            # TF's Resource* form, which has no output: the update's result is a read of the variable after it.
+            update = op_without_outputs("Resource" + op_type, var._ref, *refs, use_locking=self._use_locking, **attrs)
+            with var.graph.control_dependencies([update]):
+                return var.read_value()
         return apply_op(op_type, var._ref, *refs, use_locking=self._use_locking, **attrs)[0]
 
     def _checked_pair(self, g: Any, v: Any) -> tuple:
@@ -352,6 +358,8 @@ def _beside(var: Variable, initial_value: Any, name: str) -> Variable:
     control dependencies."""
     graph = var.graph
     with graph.as_default(), graph.name_scope(None), graph.control_dependencies(None), graph.device(var.device or None):
+        if is_resource_variable(var):  # TF's resource updates take every slot as a handle
+            return ResourceVariable._create(initial_value, name, dtype=var.dtype)
         return Variable(initial_value, trainable=False, name=name, dtype=var.dtype)
 
 
