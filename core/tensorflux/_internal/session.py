@@ -7,7 +7,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import dtypes as _dtypes
 from .devices import Device
 from .errors import UnavailableError
 from .executor import Plan, compile_plan
@@ -26,8 +25,8 @@ from .placement import place
 from .plugins import ensure_discovered
 from .registry import DEVICES
 from .session_config import session_config
+from .session_run import check_feed as _check_feed, fast_key, keyable, prepare
 from .session_state import SessionState
-from .tracing import run_traced
 
 # The most compiled plans a session keeps unless its config's ``plan_cache_size`` says otherwise. The cache is
 # least-recently-used: a program that runs many distinct (fetches, feeds) signatures recompiles the ones it has
@@ -43,6 +42,8 @@ class _FetchMapper:
         self.unique: list = []
         self._index: dict = {}
         self.build = self._mapper(fetches)
+        # One leaf fetched: the result is the one value, no structure to build.
+        self.single = isinstance(fetches, (Tensor, Operation, str)) or hasattr(fetches, "_as_graph_element")
 
     def _leaf(self, fetch: Any) -> Callable[[list], Any]:
         try:
@@ -108,6 +109,9 @@ class Session:
         self._closed = False
         self._lock = self._state.lock
         self._plans: OrderedDict = OrderedDict()  # least recently used first
+        # Session.run's fetches and feed keys, as given, to (key in _plans, prepared run): a repeated call's
+        # one lookup. Only entries whose plan is in _plans; cleared whenever a plan leaves it.
+        self._fast: dict = {}
         self._default_ctx: list = []
 
     # -- context management ------------------------------------------------------------------
@@ -141,6 +145,7 @@ class Session:
         with self._lock:
             self._closed = True
             self._plans.clear()
+            self._fast.clear()
             self._state.variables.clear()
             self._state.close_resources()
 
@@ -155,37 +160,92 @@ class Session:
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
         """Compute ``fetches`` (any nesting of tensors, ops and names) given ``feed_dict``.
 
+        A call repeating an earlier one's fetches and feed keys reuses the run prepared for it then: feeds of
+        the right dtype and shape and the results are passed on uncopied. ``make_callable`` skips even the lookup.
+
         Example:
             >>> import tensorflux as tf
             >>> x = tf.placeholder(tf.float32, [None])
             >>> tf.Session().run([x * 2, x + 1], {x: [1.0]})
             [array([2.], dtype=float32), array([2.], dtype=float32)]
         """
+        if options is None:
+            # A repeat of an earlier call, as given, finds its prepared run with one hash (see session_run).
+            try:
+                # fast_key(fetches, feed_dict), spelled out: a call of its own costs once the caches are cold.
+                head = (type(fetches), *fetches) if isinstance(fetches, (list, tuple)) else fetches
+                key, prepared = self._fast[(head, *feed_dict) if feed_dict else (head,)]
+                self._plans.move_to_end(key)  # least recently used order; KeyError when it was evicted
+            except (KeyError, TypeError):  # TypeError: an unhashable fetch structure, keyed below instead
+                pass
+            else:
+                return prepared(feed_dict.values() if feed_dict else ())
+        return self._run(fetches, feed_dict, options, run_metadata)
+
+    def _run(self, fetches: Any, feed_dict: Any, options: Any, run_metadata: Any) -> Any:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session")
         feed_items = self._feed_items(feed_dict) if feed_dict else ()
-        mapper = None
         key = (_fetch_key(fetches), tuple(t for t, _ in feed_items))
         cached = self._cached_plan(key) if key[0] is not None else None
         if cached is None:
             mapper = _FetchMapper(self.graph, fetches)
-            plan = self._plan_for(mapper.unique, [t for t, _ in feed_items])
+            plan = self._plan_for(mapper.unique, list(key[1]))
+            prepared = prepare(self, plan, mapper, list(key[1]))
             if key[0] is not None:
-                self._cache_plan(key, (plan, mapper.build))
-            build = mapper.build
+                self._cache_plan(key, (plan, prepared))
         else:
-            plan, build = cached
-        try:
-            feeds = [_check_feed(t, v) for t, v in feed_items]
-            # A trace (options' trace_level) runs a timed copy of the plan; the plain path stays untouched.
-            values = plan.run(feeds) if options is None else run_traced(plan, feeds, self._state, options,
-                                                                        run_metadata)
-        except UnavailableError as exc:
-            self._forget_placement(exc)
-            raise
+            prepared = cached[1]
+        if key[0] is not None and keyable(fetches):
+            with self._lock:
+                if key in self._plans:
+                    if len(self._fast) >= 2 * self._plan_cache_size:
+                        self._fast.clear()  # names and tensors for one signature: bounded all the same
+                    self._fast[fast_key(fetches, feed_dict)] = (key, prepared)
+        return prepared([v for _, v in feed_items], options, run_metadata)
 
-        out = [_to_host(v, d) for v, d in zip(values, plan.fetch_devices)]
-        return build(out)
+    def make_callable(self, fetches: Any, feed_list: list | tuple | None = None, accept_options: bool = False) -> Callable:
+        """A function that runs ``fetches`` given values for ``feed_list``'s tensors, positionally (TF-1.x's).
+
+        The plan is compiled here, once; the callable keeps it (outside the plan cache), so each call only
+        checks its feeds, runs the plan and arranges the results in ``fetches``' structure. With
+        ``accept_options`` it also takes ``options`` and ``run_metadata`` keywords, as ``run`` does.
+
+        Example:
+            >>> import tensorflux as tf
+            >>> x = tf.placeholder(tf.float32, [])
+            >>> with tf.Session() as sess:
+            ...     double = sess.make_callable({"twice": x * 2}, [x])
+            ...     double(3.0)
+            {'twice': 6.0}
+        """
+        if feed_list is not None and not isinstance(feed_list, (list, tuple)):
+            raise TypeError(f"make_callable: feed_list must be a list or tuple, got {type(feed_list).__name__}")
+        feeds = [t for t, _ in self._feed_items({k: None for k in feed_list or ()})]
+        if len(set(feeds)) != len(feeds):
+            raise ValueError(f"make_callable: feed_list names a tensor twice: {[t.name for t in feeds]}")
+        count = len(feeds)
+        mapper = _FetchMapper(self.graph, fetches)
+        # Compiled now, so that an unfed placeholder or a foreign tensor fails here; again after a placement change.
+        holder = [prepare(self, self._plan_for(mapper.unique, feeds), mapper, feeds)]
+
+        def call(*values: Any, options: Any = None, run_metadata: Any = None) -> Any:
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session")
+            if len(values) != count:
+                raise TypeError(f"The callable made for {count} feeds {[t.name for t in feeds]} was given "
+                                f"{len(values)} values")
+            if not accept_options and (options is not None or run_metadata is not None):
+                raise TypeError("This callable takes no options or run_metadata: make it with accept_options=True")
+            if not holder:  # an op's device turned out unable to run it: placed again
+                holder.append(prepare(self, self._plan_for(mapper.unique, feeds), mapper, feeds))
+            try:
+                return holder[0](values, options, run_metadata)
+            except UnavailableError:
+                holder.clear()
+                raise
+
+        return call
 
     def _cached_plan(self, key: Any) -> Any:
         with self._lock:  # threads sharing a session reorder the same OrderedDict
@@ -202,6 +262,7 @@ class Session:
             self._plans.move_to_end(key)
             while len(self._plans) > self._plan_cache_size:
                 self._plans.popitem(last=False)
+                self._fast.clear()  # it may name the evicted plan
 
     def _forget_placement(self, exc: UnavailableError) -> None:
         """After a kernel found its device unable to run it: mark that, and re-place ops of its type next run."""
@@ -212,6 +273,7 @@ class Session:
                 return
             device.mark_unavailable(exc.op.type, str(exc.__cause__ or exc))
             self._plans.clear()
+            self._fast.clear()
             for op in [op for op, (dev, _) in placement.items() if dev is device and op.type == exc.op.type]:
                 del placement[op]
 
@@ -323,65 +385,6 @@ def _fetch_key(fetches: Any) -> Any:
             return None
         return None if any(p is None for _, p in parts) else (type(fetches), parts)
     return None
-
-
-def _check_feed(tensor: Tensor, value: Any) -> Any:
-    dtype = tensor.dtype
-    if isinstance(value, np.ndarray) and value.dtype == dtype.np_dtype:
-        arr = value
-    else:
-        arr = _convert_feed(tensor, value, dtype)
-    shape = tensor._shape
-    dims = shape._dims
-    # An exactly matching shape (the common feed) costs one tuple comparison.
-    if dims is not None and arr.shape != dims:
-        if len(dims) != arr.ndim or any(d is not None and d != a for d, a in zip(dims, arr.shape)):
-            raise ValueError(
-                f"Cannot feed value of shape {tuple(arr.shape)} for Tensor '{tensor.name}', which has shape {shape}"
-            )
-    return arr
-
-
-def _convert_feed(tensor: Tensor, value: Any, dtype: _dtypes.DType) -> np.ndarray:
-    if isinstance(value, (Tensor, Operation)):
-        raise TypeError(f"The value of a feed cannot be a tf.Tensor object (feeding '{tensor.name}'); "
-                        "feed Python scalars, lists or numpy arrays")
-    if dtype is _dtypes.string:
-        return _dtypes.as_string_array(value, f"Feed for '{tensor.name}'")
-    try:
-        src = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001
-        raise TypeError(f"Cannot convert the feed for '{tensor.name}' to a numpy array: {exc}") from None
-    if src.dtype.kind in "USO":
-        raise TypeError(f"Feed for '{tensor.name}' expects {dtype.name} values, but was given "
-                        f"{'strings' if src.dtype.kind in 'US' else 'objects'} ({src.dtype})")
-    ok = src.dtype == dtype.np_dtype or np.can_cast(src.dtype, dtype.np_dtype, "same_kind") or (
-        dtype.is_floating and src.dtype.kind in "iub") or (dtype.is_integer and src.dtype.kind in "iub")
-    if not ok:
-        raise TypeError(
-            f"Feed for '{tensor.name}' expects dtype {dtype.name}, but was given {src.dtype} values that cannot be "
-            "converted without loss"
-        )
-    if dtype.is_integer and src.dtype != dtype.np_dtype and src.dtype.kind in "iu" and src.size:
-        # astype would wrap silently (2**40 -> 0 in int32); refuse like a lossy float feed.
-        info = np.iinfo(dtype.np_dtype)
-        low, high = src.min(), src.max()
-        if low < info.min or high > info.max:
-            bad = low if low < info.min else high
-            raise ValueError(f"Feed for '{tensor.name}' expects dtype {dtype.name} (range [{info.min}, {info.max}]), "
-                             f"but was given the value {bad}")
-    return src.astype(dtype.np_dtype, copy=False)
-
-
-def _to_host(value: Any, device: Device | None) -> Any:
-    if device is not None and not device.host_memory:
-        value = device.to_host(value)
-    if isinstance(value, np.ndarray):
-        if value.ndim == 0:
-            return value[()]
-        if not value.flags.writeable:
-            return value.copy()
-    return value
 
 
 class InteractiveSession(Session):

@@ -76,6 +76,11 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
     """
     if not _state["initialized"]:
         comm()  # raises, naming init()
+    if len(arrays) != 1:
+        dtypes = {np.asarray(a).dtype for a in arrays}
+        if len(dtypes) > 1:
+            raise TypeError(f"allreduce_arrays: all arrays of one fused buffer must share a dtype, got "
+                            f"{sorted(map(str, dtypes))}")
     n = _state["size"]
     if n == 1:
         return [np.array(a, copy=True) for a in arrays]

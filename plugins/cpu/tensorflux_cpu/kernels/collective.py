@@ -11,7 +11,7 @@ from tensorflux import distribute
 def allreduce(*tensors, average, donated=()):
     # A dead input (usually a gradient) is reduced in place, sparing a fresh buffer's page faults.
     in_place = len(tensors) == 1 and 0 in donated
-    return tuple(distribute.allreduce_arrays(list(tensors), average=average, in_place=in_place))
+    return tuple(distribute.allreduce_arrays(tensors, average, in_place))
 
 
 def broadcast(*tensors, root_rank):
