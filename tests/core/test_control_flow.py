@@ -86,11 +86,6 @@ def test_cond_refuses_mismatched_branches_and_bad_predicates():
         tf.cond(tf.constant(True), x, lambda: x)
 
 
-def test_stateful_ops_inside_a_branch_are_refused_by_name():
-    with pytest.raises(ValueError, match="RandomUniform.*stateful"):
-        tf.cond(tf.constant(True), lambda: tf.random_uniform([2]), lambda: tf.zeros([2]))
-
-
 def test_cond_reads_a_variable_captured_from_outside():
     v = tf.Variable(4.0)
     y = tf.cond(v > 1.0, lambda: v * 2.0, lambda: v)

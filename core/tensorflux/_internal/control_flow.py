@@ -3,13 +3,17 @@
 The branch and loop functions are traced once into graphs of their own (``function_graph``); the op holds them as
 tokens and runs only what its predicate picks. ``If``'s gradient is another ``If`` on the same predicate whose
 branches are the gradients of each branch graph (traced with ``tf.gradients`` inside it), so second derivatives
-follow the same rule. ``While``'s gradient is a ``WhileGrad`` op that reruns the loop and applies the gradient graph
+follow the same rule; a branch with side effects or random draws makes the ``If`` also output the values its
+gradient would otherwise recompute (a dropout mask, a value read before an assign), which the gradient is fed
+instead. ``While``'s gradient is a ``WhileGrad`` op that reruns the loop and applies the gradient graph
 of its body to each iteration's loop variables, last iteration first.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
+
+import numpy as np
 
 from . import dtypes as _dtypes
 from .data.structure import flatten, lists_to_tuples, pack_as, same_structure
@@ -72,8 +76,7 @@ def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None =
                 [_base(t) for t in then_b.outputs] != [_base(t) for t in else_b.outputs]:
             raise ValueError("tf.cond: true_fn and false_fn must return the same structure and dtypes, got "
                              f"{then_b.structure} and {else_b.structure}")
-        for branch in (then_b, else_b):
-            branch.check_stateless()
+        _save_for_gradient(then_b, else_b)
         external = _external(then_b, else_b)
         then_b.bind(external)
         else_b.bind(external)
@@ -82,7 +85,7 @@ def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None =
                         else_branch=else_b.register(),
                         output_shapes=[_common_shape(a.shape, b.shape) for a, b in zip(then_b.outputs, else_b.outputs)],
                         name="If")
-    result = pack_as(then_b.structure, outs)
+    result = pack_as(then_b.structure, outs[:then_b.saved_at])
     if not strict and isinstance(result, (list, tuple)) and len(result) == 1:
         return result[0]
     return result
@@ -139,17 +142,72 @@ def case(pred_fn_pairs: Any, default: Callable | None = None, exclusive: bool = 
             return chain(0)()
 
 
-def _gradient_branch(branch: Branch, diff_in: list, diff_out: list) -> Branch:
+def _saved_values(branch: Branch) -> list:
+    # What a gradient of a function with side effects must not recompute: every output of a stateful op and of
+    # an op downstream of one (data or control), in creation order, which is an order the ops can run in.
+    if not branch.effects():
+        return []
+    tainted: set = set()
+    saved = []
+    for op in branch.graph.get_operations():
+        if op.op_def.stateful or any(t.op in tainted for t in op.inputs) or any(c in tainted for c in op.control_inputs):
+            tainted.add(op)
+            saved.extend(t for t in op.outputs if not getattr(t, "_is_ref", False) and _base(t) not in _HANDLES)
+    return saved
+
+
+_HANDLES = (_dtypes.string, _dtypes.resource, _dtypes.variant)
+
+
+def _save_for_gradient(then_b: Branch, else_b: Branch) -> None:
+    """Make both branches also output what a stateful branch's gradient needs from its forward run (TF's ``If``
+    outputs its branches' intermediates for its gradient too): ``then_b``'s values, then ``else_b``'s, each branch
+    returning empty arrays in the other's places. Rerunning a branch would draw a new dropout mask, or assign twice."""
+    then_s, else_s = _saved_values(then_b), _saved_values(else_b)
+    if not then_s and not else_s:
+        return
+    start = len(then_b.outputs)
+    for branch, before, mine, after in ((then_b, [], then_s, else_s), (else_b, then_s, else_s, [])):
+        graph = branch.graph
+        with graph.as_default(), graph.device(_host_device_name()), graph.control_dependencies(None):
+            empties = [[convert_to_tensor(np.zeros([0], _base(t).np_dtype)) for t in part] for part in (before, after)]
+        branch.outputs = branch.outputs + empties[0] + mine + empties[1]
+        branch.saved = [None] * len(before) + mine + [None] * len(after)
+        branch.saved_at = start
+
+
+def _effects_run(branch: Branch) -> list:
+    # The side effects that computing the branch's outputs from its inputs runs (none where they are fed).
+    effects = set(branch.effects())
+    fed = {t.op for t in branch.inputs}
+    seen: set = set()
+    stack = [t.op for t in branch.outputs]
+    while stack:
+        op = stack.pop()
+        if op in seen or op in fed:
+            continue
+        seen.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return [op for op in branch.graph.get_operations() if op in seen and op in effects]
+
+
+def _gradient_branch(branch: Branch, diff_in: list, diff_out: list, extras: tuple = ()) -> Branch:
+    # ``extras`` are the op's outputs holding ``branch.saved``: fed to the gradient, they stand for the forward
+    # values, so no stateful op of the branch runs again.
     graph = branch.graph
     with graph.as_default(), graph.device(_host_device_name()):
         dys = [placeholder(_base(branch.outputs[j]), branch.outputs[j].shape, name="dy") for j in diff_out]
+        feeds = [s if s is not None else placeholder(_base(t), None, name="unused")
+                 for s, t in zip(branch.saved or [None] * len(extras), extras)]
         xs = [branch.inputs[i] for i in diff_in]
         grads = gradients([branch.outputs[j] for j in diff_out], xs, grad_ys=dys)
         outs = []
         for x, g in zip(xs, grads):
             g = zeros_like(x) if g is None else convert_to_tensor(g)
-            outs.append(identity(g) if g.op.type == "Placeholder" else g)
-    return Branch(graph, list(branch.inputs) + dys, outs)
+            fed = g.op.type == "Placeholder" or any(g is f for f in feeds)
+            outs.append(identity(g) if fed else g)
+    return Branch(graph, list(branch.inputs) + dys + feeds, outs)
 
 
 @gradient("If")
@@ -157,15 +215,22 @@ def _if_grad(op: Operation, *dys: Any) -> list:
     # The gradient picks the branch the forward run picked: an If on the same predicate over both branches'
     # gradient graphs, fed the forward inputs and the output gradients.
     inputs = list(op.inputs[1:])
+    where = f"gradient of op '{op.name}' (If)"
+    then_f, else_f = lookup(op.attrs["then_branch"], where), lookup(op.attrs["else_branch"], where)
+    extras = tuple(op.outputs[then_f.saved_at:])
     diff_in = [i for i, t in enumerate(inputs) if is_differentiable_dtype(t)]
-    diff_out = [j for j, t in enumerate(op.outputs) if is_differentiable_dtype(t)]
+    diff_out = [j for j, t in enumerate(op.outputs[:then_f.saved_at]) if is_differentiable_dtype(t)]
     result: list = [None] * len(op.inputs)
     if not diff_in or not diff_out:
         return result
-    where = f"gradient of op '{op.name}' (If)"
-    then_g = _gradient_branch(lookup(op.attrs["then_branch"], where), diff_in, diff_out)
-    else_g = _gradient_branch(lookup(op.attrs["else_branch"], where), diff_in, diff_out)
-    fed = inputs + [dys[j] for j in diff_out]
+    stateful = None if extras else next(iter(_effects_run(then_f) + _effects_run(else_f)), None)
+    if stateful is not None:
+        raise ValueError(f"{where}: a branch has stateful op '{stateful.name}' ({stateful.type}) and the If keeps no "
+                         "forward values for its gradient (an If imported from a GraphDef), so its gradient would "
+                         "rerun it; differentiate it where it is built (TF's own gradients import)")
+    then_g = _gradient_branch(then_f, diff_in, diff_out, extras)
+    else_g = _gradient_branch(else_f, diff_in, diff_out, extras)
+    fed = inputs + [dys[j] for j in diff_out] + list(extras)
     grads = apply_op("If", op.inputs[0], fed, Tin=[_base(t) for t in fed], Tout=[_base(inputs[i]) for i in diff_in],
                      then_branch=then_g.register(), else_branch=else_g.register(),
                      output_shapes=[_common_shape(a.shape, b.shape) for a, b in zip(then_g.outputs, else_g.outputs)],
@@ -173,6 +238,17 @@ def _if_grad(op: Operation, *dys: Any) -> list:
     for k, i in enumerate(diff_in):
         result[1 + i] = grads[k]
     return result
+
+
+def refuse_rerun(branches: list, where: str) -> None:
+    """Refuse to differentiate a loop whose functions have side effects or random draws: its gradient reruns it,
+    so they would happen twice, or draw other numbers than the forward run."""
+    for branch in branches:
+        effects = branch.effects()
+        if effects:
+            raise ValueError(f"{where}: the function '{branch.graph.what}' has stateful op '{effects[0].name}' "
+                             f"({effects[0].type}); the gradient reruns the loop, so it cannot differentiate a loop "
+                             "with side effects or random draws yet (draw the random values outside the loop)")
 
 
 @gradient("While")
@@ -188,6 +264,7 @@ def _while_grad(op: Operation, *dys: Any) -> list:
         return result
     where = f"gradient of op '{op.name}' (While)"
     body = lookup(op.attrs["body"], where)
+    refuse_rerun([body, lookup(op.attrs["cond"], where)], where)
     body_grad = _gradient_branch(body, grad_vars + grad_captured, grad_vars)
     wanted = grad_vars + grad_captured
     fed_dys = [dys[i] for i in wanted]
@@ -265,8 +342,6 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
                 raise ValueError(f"tf.while_loop: body turns loop variable '{t.name}' ({t.dtype.name}, invariant "
                                  f"{s}) into {out.dtype.name}{out.shape}; keep its dtype, or pass a looser "
                                  "shape_invariants")
-        for branch in (cond_b, body_b):
-            branch.check_stateless()
         external = _external(cond_b, body_b)
         cond_b.bind(external)
         body_b.bind(external)

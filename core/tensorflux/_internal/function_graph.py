@@ -8,6 +8,10 @@ runs as a compiled plan on a host device, as ``Dataset.map``'s functions do (``d
 Why this design: tracing once keeps the user's graph free of the branches' ops and gives the op its output types
 and shapes at build time; capturing explicitly makes the op's data dependencies visible to the executor, so the
 outer tensors are computed before the op runs, and the gradient can flow back to them.
+
+Stateful functions: a function runs on its session's own state, so a variable used inside is the session's (a ref
+variable reaches the function as a ``VariableV2`` of the same name, a resource variable as its captured handle),
+and each random op inside keeps its generator in the session, drawing anew on every run.
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ from .data import tokens
 from .data.function import FunctionRunner, _host_device_name
 from .errors import NotFoundError
 from .graph import Graph, Tensor, get_default_graph
-from .op_builder import convert_to_tensor
+from .op_builder import apply_op, convert_to_tensor
 from .ops.base_array_ops import identity, placeholder
-from .session_state import SessionState
 
 
 class FuncGraph(Graph):
@@ -41,6 +44,11 @@ class FuncGraph(Graph):
         self.outer = outer
         self.what = what
         self.captures: dict[Tensor, Tensor] = {}
+        self._aliases: dict[str, Tensor] = {}  # outer ref variables' names -> their VariableV2 here
+        # Random ops inside follow the graph seed as outside (TF 1.x's rule): ids go on from the enclosing graph's,
+        # so each function's ops get seeds of their own, the same whenever the graph is rebuilt.
+        self.seed = outer.seed
+        self._id_counter = outer._id_counter
         # Ops traced inside a branch or loop body honour the gradient overrides in force where it is built, as TF's.
         self._gradient_override_map = dict(getattr(outer, "_gradient_override_map", {}))
 
@@ -49,16 +57,39 @@ class FuncGraph(Graph):
         enclosing the outer one is captured by the outer one first."""
         if tensor.graph is self:
             return tensor
+        if self._current_control_inputs() and _is_snapshot(tensor):
+            # A variable read under the function's control dependencies (after an assign inside) must see the
+            # value they leave, so it reads the variable here; elsewhere the read outside is captured, by value,
+            # which keeps gradients to the variable flowing.
+            with self.as_default(), self.device(_host_device_name()):
+                return identity(self._variable_alias(tensor.op.inputs[0]))
         if tensor.graph is not self.outer:
             if not isinstance(self.outer, FuncGraph):
                 raise ValueError(f"{self.what}: tensor '{tensor.name}' is from a graph that does not enclose it")
             tensor = self.outer.capture(tensor)
+        if getattr(tensor, "_is_ref", False) and tensor.op.type == "VariableV2":
+            return self._variable_alias(tensor)
         inner = self.captures.get(tensor)
         if inner is None:
             with self.as_default(), self.control_dependencies(None), self.device(_host_device_name()):
                 inner = placeholder(tensor.dtype.base_dtype, tensor.shape, name="captured")
             self.captures[tensor] = inner
         return inner
+
+    def _variable_alias(self, ref: Tensor) -> Tensor:
+        # A ref variable is not passed in by value: the function gets a VariableV2 of the same name, and the
+        # session keeps a variable's slot by its op's name, so reads and assigns inside reach the outer state.
+        alias = self._aliases.get(ref.op.name)
+        if alias is None:
+            with self.as_default(), self.name_scope(None), self.control_dependencies(None), \
+                    self.device(_host_device_name()):
+                alias = apply_op("VariableV2", shape=ref.op.attrs["shape"], dtype=ref.op.attrs["dtype"],
+                                 name=ref.op.name)[0]
+            if alias.op.name != ref.op.name:
+                raise ValueError(f"{self.what}: uses variable '{ref.op.name}' of the enclosing graph, but the "
+                                 f"function already has an op of that name; rename the op made inside")
+            self._aliases[ref.op.name] = alias
+        return alias
 
 
 class Branch:
@@ -72,6 +103,10 @@ class Branch:
         self.inputs = inputs
         self.outputs = outputs
         self.structure = structure
+        # Tensors of a stateful function that its op also outputs from index ``saved_at`` on, so that a gradient
+        # reuses the forward run's values (a random mask, a value read before an assign) instead of rerunning them.
+        self.saved: list = []
+        self.saved_at = len(outputs)
 
     def bind(self, external: list) -> None:
         """Append one input per tensor of ``external`` (the captures of every function of the op, in order): the
@@ -87,14 +122,25 @@ class Branch:
         """A token naming this branch for the op's kernel, kept as long as the outer graph lives."""
         return tokens.register(_root(self.graph), "function", self)
 
-    def check_stateless(self) -> None:
-        """Refuse stateful ops (variables' updates, random draws): their state would live in the function's own
-        plan, apart from the session's."""
-        for op in self.graph.get_operations():
-            if op.op_def.stateful:
-                raise ValueError(f"{self.graph.what}: op '{op.name}' ({op.type}) is stateful; stateful ops inside "
-                                 "tf.cond and tf.while_loop functions are not supported yet (compute it outside "
-                                 "and use its value inside)")
+    def stateful_ops(self) -> list:
+        """The function's stateful ops (variable updates and reads, random draws), in creation order."""
+        return [op for op in self.graph.get_operations() if op.op_def.stateful]
+
+    def effects(self) -> list:
+        """The stateful ops that do more than read a variable: running the function twice would repeat them."""
+        return [op for op in self.stateful_ops() if op.type not in _READS]
+
+
+def _is_snapshot(tensor: Tensor) -> bool:
+    # A ref variable's ``read`` snapshot (``variables.Variable``), which its conversion to a tensor gives.
+    op = tensor.op
+    return (op.type == "Identity" and op.inputs[0].op.type == "VariableV2" and getattr(op.inputs[0], "_is_ref", False)
+            and op.name == op.inputs[0].op.name + "/read")
+
+
+# Stateful only because they read a variable's current value: rerunning them changes nothing.
+_READS = frozenset({"VariableV2", "ReadVariableOp", "VarIsInitializedOp", "IsVariableInitialized", "VariableShape",
+                    "ResourceGather"})
 
 
 def _root(graph: Graph) -> Graph:
@@ -130,7 +176,27 @@ def trace(fn: Callable, args: list, what: str) -> Branch:
             t = t if t.graph is graph else graph.capture(t)
             # A plan cannot fetch what it is fed: an input returned as it is goes through an identity.
             outputs.append(identity(t) if t.op.type == "Placeholder" else t)
+        outputs = tie_effects(graph, outputs)
+    graph.outer._id_counter = max(graph.outer._id_counter, graph._id_counter)
     return Branch(graph, inputs, outputs, pack_as(result, outputs))
+
+
+def tie_effects(graph: Graph, outputs: list) -> list:
+    """``outputs`` made to wait for every side effect in ``graph`` (through identities), when it has any: as in
+    TF's functions, each side effect happens whenever the function runs, even one no output needs.
+
+    Example:
+        >>> import tensorflux as tf
+        >>> v = tf.Variable(0.0)
+        >>> branch = trace(lambda: (tf.assign_add(v, 1.0), tf.constant(2.0))[1], [], "cond true_fn")
+        >>> [c.type for c in branch.outputs[0].op.control_inputs]
+        ['AssignAdd']
+    """
+    effects = [op for op in graph.get_operations() if op.op_def.stateful and op.type not in _READS]
+    if not effects:
+        return outputs
+    with graph.as_default(), graph.control_dependencies(effects):
+        return [identity(t) for t in outputs]
 
 
 def lookup(token: str, where: str) -> Branch:
@@ -147,7 +213,8 @@ def runner(token: str, ctx: Any) -> FunctionRunner:
     key = f"function:{token}"
     found = ctx.state.resources.get(key)
     if found is None:
-        found = FunctionRunner(lookup(token, f"op '{ctx.op_name}' ({ctx.op_type})"),
-                               SessionState(config=ctx.state.config))
+        # The session's own state: variables used inside are the session's, and each random op inside keeps its
+        # generator there, so every run (and iteration) draws anew and seeded ops repeat across sessions.
+        found = FunctionRunner(lookup(token, f"op '{ctx.op_name}' ({ctx.op_type})"), ctx.state)
         ctx.state.resources[key] = found
     return found

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .control_flow import _external, _gradient_branch
+from .control_flow import _external, _gradient_branch, refuse_rerun
 from .data.structure import flatten, lists_to_tuples, pack_as, same_structure
 from .function_graph import Branch, _host_device_name, lookup, trace
 from .gradients import is_differentiable_dtype
@@ -83,7 +83,6 @@ def scan_op(step: Callable, carry: list, xs: list, reverse: bool, what: str) -> 
         if _base(out) != _base(c) or not c.shape.is_compatible_with(out.shape):
             raise ValueError(f"{what}: the function turns the accumulator '{c.name}' ({c.dtype.name}{c.shape}) into "
                              f"{out.dtype.name}{out.shape}; it must keep the accumulator's dtype and shape")
-    traced.check_stateless()
     external = _external(traced)
     traced.bind(external)
     fed = carry + xs + external
@@ -108,6 +107,7 @@ def _scan_grad(op: Operation, *dys: Any) -> list:
     if not (diff_c or diff_x or diff_cap) or not (diff_c or diff_y):
         return result
     body = lookup(op.attrs["body"], f"gradient of op '{op.name}' (Scan)")
+    refuse_rerun([body], f"gradient of op '{op.name}' (Scan)")
     graph = body.graph
     reverse = op.attrs["reverse"]
     length = _length(xs, f"gradient of op '{op.name}' (Scan)")

@@ -114,7 +114,11 @@ class ResourceVariable(Variable):
 
     def read_value(self) -> Tensor:
         """A new read of the variable's current value (a fresh ReadVariableOp)."""
-        with self._ref.graph.as_default():
+        graph = get_default_graph()
+        # Inside a tf.cond or tf.while_loop function, a read under the function's control dependencies (after an
+        # assign there) is made in the function, so it sees their effect; other reads stay outside, captured.
+        inside = graph is not self._ref.graph and graph._current_control_inputs() and _encloses(self._ref.graph, graph)
+        with (graph if inside else self._ref.graph).as_default():
             return apply_op("ReadVariableOp", self._ref, dtype=self.dtype, name="ReadVariableOp")[0]
 
     def _as_tensor(self) -> Tensor:
@@ -156,6 +160,13 @@ class ResourceVariable(Variable):
 
     def __repr__(self) -> str:
         return f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name} (resource)>"
+
+
+def _encloses(outer: Any, graph: Any) -> bool:
+    # Whether ``graph`` is a function's graph traced inside ``outer`` (function_graph.FuncGraph's ``outer`` chain).
+    while graph is not None and graph is not outer:
+        graph = getattr(graph, "outer", None)
+    return graph is outer
 
 
 def is_resource_variable(var: Any) -> bool:

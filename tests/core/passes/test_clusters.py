@@ -223,3 +223,18 @@ def test_the_conformance_checks_use_a_devices_own_tolerance(segdev):
     assert_close(np.float32(2.9), np.float32(2.0), "loose", tolerance=(0.5, 1.0))
     with pytest.raises(AssertionError):
         assert_close(np.float32(2.9), np.float32(2.0), "strict")
+
+
+def test_a_cond_updating_a_variable_closes_the_run_so_later_reads_see_the_update(segdev):
+    with tf.device("/segdev:0"):
+        v = tf.Variable(np.zeros(2, np.float32))
+        a = tf.exp(tf.ones([2]))
+        bump = tf.cond(tf.constant(True), lambda: tf.assign_add(v, a), lambda: tf.identity(v))
+        b = tf.sqrt(tf.ones([2]) * 4.0)
+        with tf.control_dependencies([bump]):
+            after = v.read_value() + b  # its read of v must not be hoisted before the If that writes v
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        got, again = sess.run(after), sess.run(after)
+    np.testing.assert_allclose(got, np.e + 2.0, rtol=1e-6)
+    np.testing.assert_allclose(again, 2 * np.e + 2.0, rtol=1e-6)

@@ -10,7 +10,8 @@ training step's weight reads and input copies do not split it). A node that depe
 stateful node met while a run is open, is deferred after it, with everything that depends on it; a node of
 the run that depends on a deferred one closes the run. Data, control and variable dependencies are kept:
 nothing is hoisted past a deferred node that writes a variable it touches, and stateful nodes keep their
-order among themselves.
+order among themselves. A control-flow op whose functions have side effects closes the run before it: the
+variables it writes are not among its inputs, so nothing may move past it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..data import tokens
 from ..devices import Device
 from .plan import Node, PassContext, Ref
 
@@ -92,6 +94,17 @@ def _touches(node: Node) -> set:
     return names
 
 
+def _has_effects(node: Node) -> bool:
+    """Whether ``node`` is a control-flow op (``If``, ``While``, ``Scan``) whose functions have side effects."""
+    op = node.op
+    if node.kind != "kernel" or op is None or op.type not in ("If", "While", "Scan"):
+        return False
+    where = f"op '{op.name}' ({op.type})"
+    # The attrs name function_graph.Branch objects by token (not imported here: that module needs the executor).
+    return any(tokens.lookup(op.attrs[a], where).effects() for a in ("then_branch", "else_branch", "cond", "body")
+               if a in op.attrs)
+
+
 def _writes(node: Node) -> set:
     return {k.variable.name for k in node.inputs if isinstance(k, Ref) and k.variable is not None}
 
@@ -154,6 +167,8 @@ def _group(nodes: list) -> list:
         if node.kind == "const":
             out.append(node)
             continue
+        if seg and _has_effects(node):
+            flush()
         deps = {id(producer[k]) for k in node.inputs if not isinstance(k, Ref) and k in producer}
         if node.kind == "kernel" and node.op is not None:
             deps |= {id(by_op[c]) for c in node.op.control_inputs if c in by_op}

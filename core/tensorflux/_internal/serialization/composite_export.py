@@ -1,5 +1,6 @@
 """FunctionDefs and call nodes written by hand in TF's ops: TF's ``StatelessWhile`` node, and ``Scan`` and
-``WhileGrad``, each as a ``PartitionedCall`` of a FunctionDef built here (:class:`FunctionBuilder`).
+``WhileGrad``, each as a ``PartitionedCall`` of a FunctionDef built here (:class:`FunctionBuilder`); a ``Scan``
+whose function has stateful ops uses TF's ``StatefulPartitionedCall`` and ``While`` instead.
 
 TF has no op for ``Scan`` or ``WhileGrad``. ``tf.map_fn`` in TF 2 is a ``While`` that reads each step's slice
 from a TensorList and writes each result into another; a while loop's gradient is a second ``While`` that pops,
@@ -138,9 +139,10 @@ class FunctionBuilder:
                                        "value": _av(tensor=to_tensor_proto(np.asarray(value, dtype.np_dtype), dtype))},
                          ["output"])[0]
 
-    def call(self, function: str, inputs: list, tin: list, tout: list) -> list:
-        """A PartitionedCall of ``function``; its outputs."""
-        return self.node("PartitionedCall", inputs, call_attrs(function, tin, tout), ["output"], {"output": len(tout)})
+    def call(self, function: str, inputs: list, tin: list, tout: list, stateful: bool = False) -> list:
+        """A PartitionedCall (StatefulPartitionedCall if ``stateful``) of ``function``; its outputs."""
+        return self.node("StatefulPartitionedCall" if stateful else "PartitionedCall", inputs,
+                         call_attrs(function, tin, tout), ["output"], {"output": len(tout)})
 
     def add(self, op: str, a: str, b: str, dtype: Any) -> str:
         """A binary op of int or float operands (AddV2, Sub, Less...): its output ``z``."""
@@ -185,6 +187,8 @@ def write_scan(writer: Any, op: Operation, node: Any) -> None:
     shapes = list(op.attrs["output_shapes"])
     hint = op.name.replace("/", "_")
     body_name = writer.function(writer.branch(op, "body"), op.attrs["body"], f"{hint}_fn")
+    # A function with variable updates or random draws goes through TF's stateful call and loop ops.
+    stateful = bool(writer.branch(op, "body").stateful_ops())
     carry_t, xs_t, cap_t = types[:num_carry], types[num_carry:num_carry + num_sliced], types[num_carry + num_sliced:]
     ys_t = tout[num_carry:]
     x_shapes = [_slice_shape(t.shape) for t in op.inputs[num_carry:num_carry + num_sliced]]
@@ -209,7 +213,7 @@ def write_scan(writer: Any, op: Operation, node: Any) -> None:
     slices = [b.node("TensorListGetItem", [x, index, b.const(_element_shape(s), _dtypes.int32)],
                      {"element_dtype": _av(type=_enum(t)), "Tshape": _av(type=_dtypes.int32.enum)}, ["item"])[0]
               for x, t, s in zip(xs, xs_t, x_shapes)]
-    outs = b.call(body_name, carry + slices + cap, carry_t + xs_t + cap_t, tout)
+    outs = b.call(body_name, carry + slices + cap, carry_t + xs_t + cap_t, tout, stateful)
     written = [b.node("TensorListSetItem", [y, index, out], {"element_dtype": _av(type=_enum(t)),
                                                              "resize_if_index_out_of_bounds": _av(b=False)},
                       ["output_handle"])[0] for y, out, t in zip(ys, outs[num_carry:], ys_t)]
@@ -230,7 +234,7 @@ def write_scan(writer: Any, op: Operation, node: Any) -> None:
     loop_shapes = [TensorShape([])] * 2 + shapes[:num_carry] + [TensorShape([])] * (num_sliced + len(ys_t)) + \
         [t.shape for t in op.inputs[num_carry + num_sliced:]]
     loop = _while(f, [f.const(0, _dtypes.int32), length] + carry + lists + reserved + cap, loop_t, cond, body,
-                  loop_shapes)
+                  loop_shapes, stateful)
     final = loop[2 + num_carry + num_sliced:2 + num_carry + num_sliced + len(ys_t)]
     stacked = [f.node("TensorListStack", [h, f.const(_element_shape(s), _dtypes.int32)],
                       {"element_dtype": _av(type=_enum(t)), "num_elements": _av(i=-1)}, ["tensor"])[0]
@@ -238,7 +242,8 @@ def write_scan(writer: Any, op: Operation, node: Any) -> None:
     f.ret(loop[2:2 + num_carry] + stacked, tout)
     _call_node(node, f.finish(), types, tout, "Scan", {
         "body": _func(body_name), "num_carry": _av(i=num_carry), "num_sliced": _av(i=num_sliced),
-        "reverse": _av(b=reverse), "T": _types(types), "Tout": _types(tout), "output_shapes": _shape_list(shapes)})
+        "reverse": _av(b=reverse), "T": _types(types), "Tout": _types(tout), "output_shapes": _shape_list(shapes)},
+               stateful)
 
 
 def write_while_grad(writer: Any, op: Operation, node: Any) -> None:
@@ -311,15 +316,17 @@ def write_while_grad(writer: Any, op: Operation, node: Any) -> None:
         "output_shapes": _shape_list(op.attrs["output_shapes"])})
 
 
-def _while(b: FunctionBuilder, inputs: list, types: list, cond: str, body: str, shapes: list) -> list:
+def _while(b: FunctionBuilder, inputs: list, types: list, cond: str, body: str, shapes: list,
+           stateful: bool = False) -> list:
     node = function_pb2.FunctionDef().node_def.add()
     write_while(node, types, cond, body, shapes)
     attrs = {k: node.attr[k] for k in node.attr}
-    return b.node("StatelessWhile", inputs, attrs, ["output"], {"output": len(types)})
+    return b.node("While" if stateful else "StatelessWhile", inputs, attrs, ["output"], {"output": len(types)})
 
 
-def _call_node(node: Any, function: str, tin: list, tout: list, op_type: str, attrs: dict) -> None:
-    node.op = "PartitionedCall"
+def _call_node(node: Any, function: str, tin: list, tout: list, op_type: str, attrs: dict,
+               stateful: bool = False) -> None:
+    node.op = "StatefulPartitionedCall" if stateful else "PartitionedCall"
     for key, value in call_attrs(function, tin, tout).items():
         node.attr[key].CopyFrom(value)
     marker = node.attr[MARKER].func

@@ -1,5 +1,6 @@
 """Control-flow ops into a GraphDef as TensorFlow writes them: ``If`` as ``StatelessIf``, ``While`` as
-``StatelessWhile``, each branch, condition and body a ``FunctionDef`` of ``GraphDef.library``.
+``StatelessWhile`` (as ``If`` and ``While`` where a function has stateful ops), each branch, condition and body a
+``FunctionDef`` of ``GraphDef.library``.
 
 In a graph, ``If`` and ``While`` name their functions by process-local tokens (``function_graph``); a GraphDef
 names them by FunctionDef names instead, so the file means the same in another process, and in TensorFlow. A
@@ -64,6 +65,12 @@ def _reachable(outputs: list, inputs: set) -> list:
         stack.extend(t.op for t in op.inputs)
         stack.extend(op.control_inputs)
     return sorted(seen, key=lambda o: o._id)
+
+
+def _stateful(*branches: Branch) -> bool:
+    # TF's stateless forms promise that rerunning or pruning the call changes nothing: not so with variables'
+    # updates or random draws inside, which TF runs through its stateful If and While.
+    return any(branch.stateful_ops() for branch in branches)
 
 
 class LibraryWriter:
@@ -138,6 +145,10 @@ class LibraryWriter:
         for op in ops:
             if op.type == "Placeholder":
                 raise ExportError(f"function '{name}': placeholder '{op.name}' is neither an argument nor fed")
+            if op.type == "VariableV2":
+                raise ExportError(f"function '{name}': uses the ref variable '{op.name}' of the enclosing graph, "
+                                  "which a TF function cannot take; only resource variables can be used inside "
+                                  "an exported tf.cond or tf.while_loop")
             node = fdef.node_def.add(name=op.name, op=op.type)
             node.input.extend(args[t.op] if t.op in args else "{}:{}:{}".format(t.op.name, *output_arg(t.op, t.value_index))
                               for t in op.inputs)
@@ -168,7 +179,7 @@ class LibraryWriter:
     # -- the ops -----------------------------------------------------------------------------------------------
     def _write_if(self, op: Operation, node: Any) -> None:
         hint = op.name.replace("/", "_")
-        node.op = "StatelessIf"
+        node.op = "If" if _stateful(self.branch(op, "then_branch"), self.branch(op, "else_branch")) else "StatelessIf"
         node.attr["Tcond"].type = op.inputs[0].dtype.base_dtype.enum
         write_types(node, "Tin", op.inputs[1:])
         write_types(node, "Tout", op.outputs)
@@ -188,3 +199,5 @@ class LibraryWriter:
                     self.function(self.branch(op, "cond"), op.attrs["cond"], f"{hint}_cond"),
                     self.function(self.branch(op, "body"), (op.attrs["body"], captured), f"{hint}_body", captured),
                     op.attrs["output_shapes"])
+        if _stateful(self.branch(op, "cond"), self.branch(op, "body")):
+            node.op = "While"

@@ -20,7 +20,7 @@ import numpy as np
 from ...proto import function_pb2, graph_pb2
 from .. import dtypes as _dtypes
 from ..control_flow import _common_shape
-from ..function_graph import Branch, FuncGraph, _host_device_name
+from ..function_graph import Branch, FuncGraph, _host_device_name, tie_effects
 from ..graph import Graph, get_default_graph
 from ..op_builder import apply_op
 from ..ops import control_flow_ops  # noqa: F401 - defines If and While
@@ -232,11 +232,10 @@ class LibraryReader:
             if op.type == "Placeholder" and op not in fed:
                 raise ValueError(f"import_graph_def: {where} has a Placeholder node '{op.name}'; a function's inputs "
                                  "are its arguments")
+        # Stateful nodes (TF's If and While functions) run on the session's state; each runs whenever the function does.
+        with graph.device(_host_device_name()):
+            outputs = tie_effects(graph, outputs)
         branch = Branch(graph, inputs, outputs)
-        try:
-            branch.check_stateless()
-        except ValueError as exc:
-            raise ValueError(f"import_graph_def: {exc}") from None
         for t, out in zip(outputs, fdef.signature.output_arg):
             want = dtype_from_enum(out.type, f"{where} output '{out.name}'") if out.type else None
             if want is not None and t.dtype.base_dtype is not want:
