@@ -31,6 +31,10 @@ FUSED_OPS = {
     "_FusedConv2D": "Conv2D, then a per-channel bias add, an optional activation (relu), then an optional 2x2 max pool; "
                     "kernels that take the `residual` attr also add a 4th input of the output's shape before the "
                     "activation and apply relu6, those that take `filter_const` are told when the filter is constant",
+    "_FusedDepthwiseConv2dNative": "DepthwiseConv2dNative, then a per-channel bias add (one per output channel), "
+                                   "then an optional activation (relu, relu6 or swish, y * sigmoid(y)); kernels "
+                                   "that take `filter_const` are told when the filter is constant",
+    "_FusedSwish": "x * sigmoid(beta * x) (a swish; the attr beta is the constant scale, 1 when there is none)",
     "_FusedMaxPoolGrad": "MaxPoolGrad whose incoming gradient is masked by ReluGrad at the pool's input",
     "_FusedScaleShift": "x * scale + offset, per channel along the last axis (constants), then an optional relu or "
                         "relu6: an inference batch norm no convolution absorbs",

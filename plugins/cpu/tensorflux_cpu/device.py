@@ -6,6 +6,8 @@ import os
 
 from tensorflux.extend import Device
 
+from .allocator import retain_freed_memory
+
 
 class CpuDevice(Device):
     """The host CPU. Values are numpy arrays."""
@@ -13,6 +15,10 @@ class CpuDevice(Device):
     device_type = "cpu"
     priority = 0
     host_memory = True
+
+    def __init__(self, index: int = 0) -> None:
+        super().__init__(index)
+        retain_freed_memory()  # a model's buffers are reused run after run, not faulted in again (allocator.py)
 
     def describe(self) -> dict:
         return {"platform": "numpy", "name": "host CPU", "compute units": os.cpu_count() or 1}

@@ -91,7 +91,8 @@ def no_winograd(monkeypatch):
 
 @pytest.fixture(params=["serial", "chunked"])
 def threads(request, monkeypatch):
-    """Run the kernels in one task, or with the batch cut into one image per parallel task."""
+    """Run the kernels in one task, or cut into parallel tasks (runs of output rows where the images are fewer
+    than the tasks, as at batch 1; some runs cross from one image into the next)."""
     if request.param == "chunked":
         monkeypatch.setattr(blas, "PARALLEL_MIN_FLOPS", 1)
     else:

@@ -48,12 +48,13 @@ def _kw(stride=(1, 1), dilation=(1, 1), padding="SAME", explicit=()):
                 dilations=[1, *dilation, 1])
 
 
-@pytest.fixture(params=["whole", "blocks"])
+@pytest.fixture(params=["whole", "blocks", "channels"])
 def blocks(request, monkeypatch):
-    """"blocks": every product parallel and cut into blocks of a few pixels (and channels)."""
-    if request.param == "blocks":
+    """"blocks": every product parallel and cut into blocks of a few pixels (and channels); "channels": too few
+    pixels to split, so the output channels are split and the patches gathered once for all of them."""
+    if request.param != "whole":
         monkeypatch.setattr(blas, "PARALLEL_MIN_FLOPS", 1)
-        monkeypatch.setattr(conv_gemm, "MIN_ROWS", 3)
+        monkeypatch.setattr(conv_gemm, "MIN_ROWS", 3 if request.param == "blocks" else 10**6)
         monkeypatch.setattr(conv_gemm, "MIN_COLUMNS", 8)
         monkeypatch.setattr(conv_gemm, "BLOCK_BYTES", 256)
         monkeypatch.setattr(conv_gemm, "PARALLEL_PASS_BYTES", 1)
@@ -70,6 +71,21 @@ def test_forward_matches_the_float64_sum_over_taps(geometry, blocks):
     out = conv_gemm.forward(x, f, geo, conv_gemm.Epilogue(None))
     np.testing.assert_allclose(out, reference(x, f, stride, dilation, padding), rtol=1e-5, atol=1e-4)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}x{g[1]}s{g[2]}d{g[3]}{g[4]}")
+def test_a_constant_filter_is_packed_once_and_gives_the_same_convolution(geometry, blocks):
+    x_shape, f_shape, stride, dilation, padding = geometry
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    f = rng.standard_normal(f_shape).astype(np.float32)
+    b = rng.standard_normal(f_shape[3]).astype(np.float32)
+    geo = conv2d_geometry(x.shape, f.shape, [1, *stride, 1], padding, [], "NHWC", [1, *dilation, 1])
+    want = np.maximum(reference(x, f, stride, dilation, padding) + b, 0)
+    for _ in range(2):  # packs, then reuses the panels
+        out = conv_gemm.forward(x, f, geo, conv_gemm.Epilogue(b, lo=0.0), constant=True)
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-4)
+    assert conv_gemm.constant_transform(f, "panels", lambda: None, True) is not None  # kept for the next call
 
 
 def test_explicit_padding_reads_zeros_outside_the_image(blocks):
@@ -163,7 +179,8 @@ def test_which_forward_convolutions_take_which_kernel():
     assert method((2, 56, 56, 64), (3, 3, 64, 64)) == "winograd3"  # 392 tiles: pays even transformed each call
     assert method((2, 14, 14, 256), (3, 3, 256, 256)) == "conv_gemm"  # 32 tiles, a filter that may change
     assert method((2, 14, 14, 256), (3, 3, 256, 256), constant=True) == "winograd3"
-    assert method((2, 7, 7, 512), (3, 3, 512, 512), constant=True) == "conv_gemm"  # 8 tiles
+    assert method((2, 7, 7, 512), (3, 3, 512, 512)) == "conv_gemm"  # 8 tiles, a filter that may change
+    assert method((2, 7, 7, 512), (3, 3, 512, 512), constant=True) == "winograd2"  # 8 4x4 tiles, 32 2x2 ones
     assert method((2, 28, 28, 32), (5, 5, 32, 64)) in ("winograd", "winograd4")
     assert method((2, 14, 14, 32), (3, 3, 32, 64), pool=True) == "conv_direct"
     assert method((2, 14, 14, 32), (3, 3, 32, 64), dtype=np.float64) is None

@@ -142,3 +142,28 @@ def test_relu6_keeps_its_input_dtype(dtype):
     out = nn.relu6(x)
     assert out.dtype == x.dtype
     np.testing.assert_array_equal(out.astype(np.float64), np.clip(x.astype(np.float64), 0, 6))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 4e-7), (np.float64, 1e-15)])
+@pytest.mark.parametrize("donate", [False, True])
+def test_sigmoid_is_accurate_over_the_whole_range_and_writes_into_a_donated_input(dtype, tol, donate):
+    x = np.concatenate([np.random.default_rng(2).standard_normal(5000) * 30,
+                        [-1000, -100, -88.5, -80.5, -79.5, -1e-30, 0, 1e-30, 17, 100, np.inf, -np.inf]]).astype(dtype)
+    exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))  # no overflow in the wider type down to -1000
+    given = x.copy()
+    got = nn.sigmoid(given, donated=(0,) if donate else ())
+    assert got.dtype == dtype and (got is given) == donate
+    tiny = np.finfo(dtype).tiny  # below it results are subnormal: compared absolutely
+    np.testing.assert_array_less(np.abs(got - exact) / np.maximum(exact, tiny), tol)
+    nan = nn.sigmoid(np.array([np.nan, -200.0, 1.0], dtype))  # a nan does not hide the low entries from the fix-up
+    assert np.isnan(nan[0]) and abs(nan[2] - 1 / (1 + np.exp(-1.0))) < 1e-6
+    assert (0 < nan[1] < 1e-80) if dtype == np.float64 else nan[1] == 0  # exp(-200) is 0 in float32
+
+
+def test_sigmoid_of_low_precision_and_non_contiguous_inputs():
+    x = np.linspace(-12, 12, 50, dtype=np.float32).reshape(5, 10)
+    want = 1 / (1 + np.exp(-x.astype(np.float64)))
+    np.testing.assert_allclose(nn.sigmoid(x[:, ::2]), want[:, ::2], rtol=1e-6)
+    half = nn.sigmoid(x.astype(np.float16))
+    assert half.dtype == np.float16
+    np.testing.assert_allclose(half, want, rtol=2e-3, atol=1e-4)

@@ -38,8 +38,9 @@ def reference(x, g, k, s, padding):
 
 @pytest.fixture(params=["serial", "chunked"])
 def chunking(request, monkeypatch):
-    if request.param == "chunked":
+    if request.param == "chunked":  # batches split by images, and (forward, batches this small) by output rows
         monkeypatch.setattr(pool, "_PARALLEL_BYTES", 1)
+        monkeypatch.setattr(pool, "_ROWS_PARALLEL_BYTES", 1)
     return request.param
 
 

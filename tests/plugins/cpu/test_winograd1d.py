@@ -57,7 +57,8 @@ CASES = [  # (input NHWC, filter, padding, explicit pads per spatial axis)
 
 
 @pytest.mark.parametrize("x_shape, f_shape, padding, explicit", CASES, ids=lambda v: str(v))
-def test_forward_matches_the_float64_sum(x_shape, f_shape, padding, explicit, split):
+@pytest.mark.parametrize("constant", [False, True], ids=["filter", "constant filter (packed panels)"])
+def test_forward_matches_the_float64_sum(x_shape, f_shape, padding, explicit, split, constant):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(x_shape).astype(np.float32)
     f = (rng.standard_normal(f_shape) / np.sqrt(np.prod(f_shape[:3]))).astype(np.float32)
@@ -65,7 +66,7 @@ def test_forward_matches_the_float64_sum(x_shape, f_shape, padding, explicit, sp
     geo = conv2d_geometry(x.shape, f.shape, [1, 1, 1, 1], padding, pads, "NHWC", [1, 1, 1, 1])
     assert winograd1d.applies(geo, np.float32)
     want = reference(x, f, padding, explicit or ((0, 0), (0, 0)))
-    got = winograd1d.forward(x, f, geo, conv_gemm.Epilogue(None))
+    got = winograd1d.forward(x, f, geo, conv_gemm.Epilogue(None), constant=constant)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..geometry import output_size, spatial_axes
 from ..graph import Tensor, name_scope
 from ..op_builder import apply_op, convert_to_tensor
+from ..registry import AttrDef
 from ..shapes import TensorShape
 from .common import define, gradient
 from .conv_ops import _CONV_ATTRS, _check_4, _explicit_pads, _four, _from_sizes, _padding_attrs, _shape_of, conv2d
@@ -57,6 +58,13 @@ define("DepthwiseConv2dNativeBackpropInput", ["input_sizes: int32", "filter: T",
 define("DepthwiseConv2dNativeBackpropFilter", ["input: T", "filter_sizes: int32", "out_backprop: T"], ["output: T"],
        _DEPTHWISE_ATTRS, shape=_from_sizes(1),
        doc="The gradient of DepthwiseConv2dNative with respect to its filter (of shape filter_sizes).")
+# Internal: made by the fusion graph pass (passes/fusion.py) from DepthwiseConv2dNative + a per-channel bias (or an
+# inference batch norm folded into filter and bias) (+ Relu/Relu6, or a swish fused after it), never by users.
+define("_FusedDepthwiseConv2dNative", ["input: T", "filter: T", "bias: T"], ["output: T"],
+       {**_DEPTHWISE_ATTRS, "activation": AttrDef("activation", "string", "", ("", "Relu", "Relu6", "Swish")),
+        "filter_const": ("bool", False)}, shape=_depthwise_shape, differentiable=False,
+       doc="DepthwiseConv2dNative, then a per-channel bias (one per output channel), then an optional activation "
+           "(Swish: y * sigmoid(y)); filter_const: the filter never changes (graph-pass internal).")
 
 
 def _attrs(op: Any) -> dict:

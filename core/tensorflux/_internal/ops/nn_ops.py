@@ -43,6 +43,10 @@ define("LeakyRelu", ["features: T"], ["activations: T"], {"T": ("type", "float32
        shape=same_shape)
 define("Softplus", ["features: T"], ["activations: T"], {"T": ("type", None, FLOAT)}, shape=same_shape)
 define("Sigmoid", ["x: T"], ["y: T"], {"T": ("type", None, FLOAT)}, shape=same_shape)
+# Internal: made by the fusion graph pass (passes/fusion.py) from x * Sigmoid(beta * x) (a swish, EfficientNet's
+# activation), never by users.
+define("_FusedSwish", ["x: T"], ["y: T"], {"T": ("type", None, FLOAT), "beta": ("float", 1.0)}, shape=same_shape,
+       differentiable=False, doc="x * sigmoid(beta * x) (graph-pass internal).")
 define("Tanh", ["x: T"], ["y: T"], {"T": ("type", None, FLOAT)}, shape=same_shape)
 for _name, _allowed in (("ReluGrad", REAL), ("Relu6Grad", REAL), ("EluGrad", FLOAT), ("SoftplusGrad", FLOAT)):
     _second = "outputs" if _name == "EluGrad" else "features"

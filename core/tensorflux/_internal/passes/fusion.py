@@ -16,6 +16,11 @@ whose kernel takes them, and a bias-less convolution with a constant filter is f
 kernel knows its filter is constant (``filter_const``: a Winograd kernel then transforms it once). On such
 kernels a zero ``Pad`` of height and width before a VALID (or EXPLICIT) convolution becomes its explicit padding.
 
+Depthwise convolutions (``_DepthwiseChain``): DepthwiseConv2dNative with a bias add or a folded batch norm, then
+Relu/Relu6, becomes one ``_FusedDepthwiseConv2dNative`` the same way (MobileNet's and EfficientNet's blocks, a zero
+``Pad`` before it taken as padding). Swish activations, ``x * sigmoid(beta * x)``, become ``_FusedSwish`` nodes,
+or the activation of a fused depthwise convolution just before them (``swish``).
+
 Pool gradients: MaxPoolGrad whose only reader is the ReluGrad at the pool's own input (the backward
 pass of ``max_pool(relu(...))``) becomes one ``_FusedMaxPoolGrad`` node, which routes each window's
 gradient only when its maximum is positive, in one pass instead of two.
@@ -41,12 +46,14 @@ from typing import Any
 import numpy as np
 
 from ..registry import lookup_kernel
+from . import swish
 from .plan import Node, PassContext, consumers
 
 # The fused ops this pass produces; the plugin contract (hookspec.FUSED_OPS) lists and documents them.
 FUSED_CONV2D, FUSED_MAX_POOL_GRAD, MATMUL_APPLY_ADAM = "_FusedConv2D", "_FusedMaxPoolGrad", "_MatMulApplyAdam"
 FUSED_SCALE_SHIFT = "_FusedScaleShift"
-PRODUCES = (FUSED_CONV2D, FUSED_MAX_POOL_GRAD, MATMUL_APPLY_ADAM, FUSED_SCALE_SHIFT)
+FUSED_DEPTHWISE = swish.FUSED_DEPTHWISE
+PRODUCES = (FUSED_CONV2D, FUSED_MAX_POOL_GRAD, MATMUL_APPLY_ADAM, FUSED_SCALE_SHIFT, FUSED_DEPTHWISE, swish.FUSED_SWISH)
 
 
 def _is_pool2x2(node: Node, conv: Node) -> bool:
@@ -95,7 +102,8 @@ def run(nodes: list, ctx: PassContext) -> list:
         >>> run([], PassContext(None, set()))
         []
     """
-    nodes = _scale_shifts(_convolutions(nodes, ctx), ctx)
+    nodes = _convolutions(nodes, ctx, "DepthwiseConv2dNative", FUSED_DEPTHWISE)
+    nodes = swish.run(_scale_shifts(_convolutions(nodes, ctx), ctx), ctx, Blame)
     return _chains(_gradient_products(_pool_gradients(nodes, ctx), ctx), ctx)
 
 
@@ -148,22 +156,23 @@ def _pool_gradients(nodes: list, ctx: PassContext) -> list:
     return _replace(nodes, replaced)
 
 
-def _convolutions(nodes: list, ctx: PassContext) -> list:
+def _convolutions(nodes: list, ctx: PassContext, op_type: str = "Conv2D", fused_op: str = FUSED_CONV2D) -> list:
     counts = consumers(nodes)
     readers = _first_readers(nodes)
     constants = {n.outputs[0]: n.value for n in nodes if n.kind == "const" and n.outputs and n.outputs[0] is not None}
     producers = {n.outputs[0]: n for n in nodes if n.kind == "kernel" and len(n.outputs) == 1}
     replaced: dict = {}  # id(node) -> fused node (at the position of the chain's last node), or None to drop
     for node in nodes:
-        if node.kind != "kernel" or node.op.type != "Conv2D" or id(node) in replaced:
+        if node.kind != "kernel" or node.op.type != op_type or id(node) in replaced:
             continue
         if node.op.attrs.get("data_format", "NHWC") != "NHWC" or node.device is None:
             continue
-        kdef = lookup_kernel(FUSED_CONV2D, node.device.device_type, node.op.attrs)
+        kdef = lookup_kernel(fused_op, node.device.device_type, node.op.attrs)
         dims = node.op.outputs[0].shape._dims
         if kdef is None or dims is None or dims[-1] is None:
             continue
-        chain = _ConvChain(node, kdef, dims[-1], counts, readers, constants, ctx, replaced)
+        chain = (_ConvChain if op_type == "Conv2D" else _DepthwiseChain)(node, kdef, dims[-1], counts, readers,
+                                                                          constants, ctx, replaced)
         if not chain.grow():
             continue
         pad = producers.get(node.inputs[0])
@@ -320,6 +329,10 @@ class _ConvChain:
         key = _FoldedKey(self.conv.op, what, self.conv.outputs[0])
         return key, Node(self.conv.op, "const", self.conv.device, None, None, [], [key], value=value)
 
+    def _folded_filter(self) -> Any:
+        """The constant filter times the folded batch norm's per-output-channel scale."""
+        return self.constants[self.filter] * self.scale
+
     def fused_node(self) -> tuple[Node, list]:
         """The ``_FusedConv2D`` node, and the constant nodes it reads that this pass made."""
         extra, filt, bias = [], self.filter, self.bias
@@ -328,7 +341,7 @@ class _ConvChain:
         if self.scale is not None or bias is None:
             b = np.zeros(self.channels, dtype) if bias is None else self.constants[bias]
             if self.scale is not None:
-                f = (self.constants[filt] * self.scale).astype(dtype, copy=False)
+                f = self._folded_filter().astype(dtype, copy=False)
                 b = b * self.scale + (0 if self.offset is None else self.offset)
                 filt, node = self._constant("folded filter", f)
                 extra.append(node)
@@ -343,6 +356,27 @@ class _ConvChain:
         inputs = [self.input, filt, bias] + ([self.side] if self.side is not None else [])
         last = self.nodes[-1]
         return Node(last.op, "kernel", self.conv.device, self.kdef, fn, inputs, [last.outputs[0]]), extra
+
+
+class _DepthwiseChain(_ConvChain):
+    """A DepthwiseConv2dNative and what one ``_FusedDepthwiseConv2dNative`` computes after it: a per-channel bias add,
+    a constant per-channel scale and offset (folded into the constant filter and bias), Relu or Relu6. A zero
+    ``Pad`` before it becomes its explicit padding, as for ``_ConvChain``."""
+
+    def grow(self) -> bool:
+        self._bias()
+        self._batch_norm()
+        if self.bias is None and self.scale is None:
+            return False
+        act = self._next("Relu", "Relu6") if "activation" in self.kdef.attr_params else None
+        if act is not None:
+            self.activation = act.op.type
+            self.nodes.append(act)
+        return True
+
+    def _folded_filter(self) -> Any:
+        f = self.constants[self.filter]  # [kh, kw, c, multiplier]: output channel c * multiplier + m
+        return f * np.reshape(self.scale, f.shape[2:])
 
 
 def _scale_shifts(nodes: list, ctx: PassContext) -> list:

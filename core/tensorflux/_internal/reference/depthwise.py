@@ -77,8 +77,30 @@ def depthwise_conv2d_backprop_filter(xp: Any, x: Any, filter_sizes: Any, dy: Any
     return cast_like(xp, xp.reshape(xp.stack(taps, axis=0), f_shape), x)
 
 
+def fused_depthwise_conv2d(xp: Any, x: Any, f: Any, bias: Any, *, strides: list, padding: str,
+                           explicit_paddings: list, data_format: str, dilations: list, activation: str = "") -> Any:
+    """_FusedDepthwiseConv2dNative: DepthwiseConv2dNative, plus ``bias`` (one per output channel), then
+    ``activation`` ("", "Relu", "Relu6" or "Swish": ``y * sigmoid(y)``)."""
+    channels = f.shape[2] * f.shape[3]
+    if tuple(bias.shape) != (channels,):
+        raise ValueError(f"_FusedDepthwiseConv2dNative: bias of shape {list(bias.shape)} must have one entry per "
+                         f"output channel ({channels})")
+    y = nhwc(xp, depthwise_conv2d(xp, x, f, strides=strides, padding=padding, explicit_paddings=explicit_paddings,
+                                  data_format=data_format, dilations=dilations), data_format)
+    y = y + xp.reshape(computed(xp, bias), (1, 1, 1, channels))
+    if activation in ("Relu", "Relu6"):
+        y = xp.maximum(y, xp.zeros_like(y))
+    if activation == "Relu6":
+        y = xp.minimum(y, xp.full_like(y, 6))
+    if activation == "Swish":
+        e = xp.exp(-xp.abs(y))  # the sigmoid without overflow
+        y = y * xp.where(y >= 0, 1 / (1 + e), e / (1 + e))
+    return cast_like(xp, from_nhwc(xp, y, data_format), x)
+
+
 _KERNELS = {
-    "DepthwiseConv2dNative": depthwise_conv2d, "DepthwiseConv2dNativeBackpropInput": depthwise_conv2d_backprop_input,
+    "_FusedDepthwiseConv2dNative": fused_depthwise_conv2d, "DepthwiseConv2dNative": depthwise_conv2d,
+    "DepthwiseConv2dNativeBackpropInput": depthwise_conv2d_backprop_input,
     "DepthwiseConv2dNativeBackpropFilter": depthwise_conv2d_backprop_filter,
 }
 

@@ -55,6 +55,12 @@ def sigmoid(xp: Any, x: Any) -> Any:
     return cast_like(xp, _sigmoid(xp, computed(xp, x)), x)
 
 
+def fused_swish(xp: Any, x: Any, *, beta: float = 1.0) -> Any:
+    """_FusedSwish: ``x * sigmoid(beta * x)``."""
+    u = computed(xp, x)
+    return cast_like(xp, u * _sigmoid(xp, u * beta), x)
+
+
 def tanh(xp: Any, x: Any) -> Any:
     """Tanh."""
     return cast_like(xp, xp.tanh(computed(xp, x)), x)
@@ -234,6 +240,7 @@ def matmul_apply_adam(xp: Any, var: Any, m: Any, v: Any, beta1_power: Any, beta2
 
 _KERNELS = {
     "Relu": relu, "Relu6": relu6, "Elu": elu, "LeakyRelu": leaky_relu, "Softplus": softplus, "Sigmoid": sigmoid,
+    "_FusedSwish": fused_swish,
     "Tanh": tanh, "ReluGrad": relu_grad, "Relu6Grad": relu6_grad, "EluGrad": elu_grad,
     "LeakyReluGrad": leaky_relu_grad, "SoftplusGrad": softplus_grad, "SigmoidGrad": sigmoid_grad,
     "TanhGrad": tanh_grad, "Softmax": softmax, "LogSoftmax": log_softmax,

@@ -16,7 +16,7 @@ import tensorflux as tf
 from . import conv_reference as ref
 from .base import FLOATING, OpInfo
 from .conv_ops import _conv_out, _padding_arg
-from .nn_ops import _op
+from .nn_ops import _op, np_sigmoid
 
 
 def expanded_filter(f: np.ndarray) -> np.ndarray:
@@ -126,7 +126,39 @@ BACKPROP += [
            shapes=[(_NCHW_X, _dy)], attrs=[{"filter_sizes": list(F_SHAPE), **_NCHW}], variant="NCHW"),
 ]
 
-INFOS = FORWARD + BACKPROP
+
+
+def _np_fused(x: np.ndarray, f: np.ndarray, b: np.ndarray, activation: str, bias_op: str = "", **attrs: Any) -> np.ndarray:
+    """_FusedDepthwiseConv2dNative: the depthwise convolution, plus the bias, then the activation."""
+    y = np_depthwise(x, f, **attrs) + b
+    if activation == "Swish":
+        return y * np_sigmoid(y)
+    if activation:
+        y = np.maximum(y, 0)
+    return np.minimum(y, 6) if activation == "Relu6" else y
+
+
+def _unfused(x: Any, f: Any, b: Any, activation: str, bias_op: str, **attrs: Any) -> Any:
+    """DepthwiseConv2dNative, a bias add and the activation as separate ops: the graph the fusion pass rewrites."""
+    y = _depthwise(x, f, **attrs)
+    y = tf.nn.bias_add(y, b) if bias_op == "BiasAdd" else tf.add(y, b)
+    return {"Relu": tf.nn.relu, "Relu6": tf.nn.relu6}.get(activation, tf.identity)(y)
+
+
+_ACTIVATIONS = ("", "Relu", "Relu6")
+FUSED = [
+    OpInfo("_FusedDepthwiseConv2dNative", lambda x, f, b, **a: _op("_FusedDepthwiseConv2dNative", x, f, b, **a),
+           _np_fused, dtypes=FLOATING, shapes=[(X_SHAPE, F1_SHAPE, (3,)), (X_SHAPE, F_SHAPE, (6,))],
+           attrs=[{**_attrs("SAME", (1, 1), (1, 1)), "activation": a} for a in (*_ACTIVATIONS, "Swish")]
+           + [{**_attrs("VALID", (2, 1), (1, 1)), "activation": "Relu6"}, {**_EXPLICIT, "activation": "Relu"}],
+           differentiable=False),
+    OpInfo("_FusedDepthwiseConv2dNative", _unfused, _np_fused, dtypes=FLOATING, variant="graph pass",
+           shapes=[(X_SHAPE, F1_SHAPE, (3,))], differentiable=False,
+           attrs=[{**_attrs("SAME", (2, 2), (1, 1)), "activation": a, "bias_op": op} for a in _ACTIVATIONS
+                  for op in ("BiasAdd", "AddV2")]),
+]
+
+INFOS = FORWARD + BACKPROP + FUSED
 
 __all__ = ["CASES", "INFOS", "expanded_filter", "np_depthwise", "np_depthwise_backprop_filter",
            "np_depthwise_backprop_input"]

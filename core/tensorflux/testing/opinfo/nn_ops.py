@@ -63,6 +63,12 @@ ACTIVATIONS = [
     OpInfo("Softplus", tf.nn.softplus, _softplus, dtypes=FLOATING, large_values=True),
     OpInfo("Sigmoid", tf.nn.sigmoid, np_sigmoid, dtypes=FLOATING, large_values=True),
     OpInfo("Tanh", tf.nn.tanh, np.tanh, dtypes=FLOATING, large_values=True),
+    # Made by the fusion pass from x * sigmoid(beta * x): built directly, and from that composition.
+    OpInfo("_FusedSwish", lambda x, beta: _op("_FusedSwish", x, beta=beta), lambda x, beta: x * np_sigmoid(beta * x),
+           dtypes=FLOATING, attrs=[{"beta": 1.0}, {"beta": 1.5}], differentiable=False),
+    OpInfo("_FusedSwish", lambda x, beta: x * tf.nn.sigmoid(x * tf.cast(beta, x.dtype)),
+           lambda x, beta: x * np_sigmoid(beta * x), dtypes=FLOATING, attrs=[{"beta": 1.0}, {"beta": 0.5}],
+           variant="graph pass", differentiable=False),
 ]
 
 GRAD_SHAPES = [((5,), (5,)), ((2, 3), (2, 3)), ((0,), (0,))]

@@ -22,11 +22,14 @@ applies (``_method``):
   (``winograd``); the filter gradient always F(4x4, 5x5);
 - 3x3 stride-1 filters on 16 or more channels with enough 4x4 output tiles (``winograd3``, F(4x4, 3x3)), when
   the filter is a plan constant (its transform is then kept) or the tiles are many enough to pay for it;
+- other 3x3 stride-1 constant filters (a frozen model's) on many channels with few 2x2 output tiles (7x7 and 8x8
+  images at a small batch: ``winograd2``, F(2x2, 3x3));
 - 1x3, 1x5, 1x7 filters and their transposes, stride 1 (``winograd1d``, F(m, r) along the one axis);
 - filters that fit the core's cache on few input channels (a first layer), or with a fused max pool:
   compiled direct loops (``conv_direct``; also the filter gradient);
 - everything else, 1x1 and strided convolutions included: blocks of output pixels whose patches are gathered
-  into a cache-sized buffer (1x1 at stride 1: read in place) and multiplied by BLAS (``conv_gemm``).
+  into a cache-sized buffer (1x1 at stride 1: read in place) and multiplied by BLAS (``conv_gemm``), or, for a
+  filter the graph promises constant, by a compiled product with the filter packed once (``packed_gemm``).
 
 The chunked im2col path above stays for other dtypes, and for a fused max pool no compiled kernel applies.
 ``_FusedScaleShift`` (an inference batch norm no convolution absorbed, then relu) is one compiled pass
@@ -42,7 +45,7 @@ from numpy.lib.stride_tricks import as_strided
 from tensorflux.extend import conv2d_geometry, to_nhwc
 
 from .. import blas
-from . import conv_direct, conv_gemm, winograd, winograd1d, winograd3, winograd4
+from . import conv_direct, conv_gemm, winograd, winograd1d, winograd2, winograd3, winograd4
 
 _LOW_PRECISION = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
 # Target size of one chunk's column buffer: a few images, about the size of a core's L2 cache (measured best).
@@ -196,6 +199,8 @@ def _method(geo, ct, pool=False, constant=False):
         return winograd4 if winograd4.beats_f2(geo) else winograd
     if not pool and winograd3.applies(geo, ct) and (constant or winograd3.amortized(geo)):
         return winograd3
+    if not pool and winograd2.applies(geo, ct, constant):
+        return winograd2
     if not pool and winograd1d.applies(geo, ct):
         return winograd1d
     if conv_direct.applies(geo, ct) and (pool or geo.in_shape[3] <= DIRECT_MAX_CHANNELS):
@@ -212,7 +217,9 @@ def _fast_forward(xn, f, bias, geo, ct, relu=False, pool=False, side=None, hi=_I
     xf, ff = xn.astype(ct, copy=False), f.astype(ct, copy=False)
     lo = 0.0 if relu else -_INF
     if method is conv_gemm:
-        return conv_gemm.forward(xf, ff, geo, conv_gemm.Epilogue(bias, side, lo, hi))
+        return conv_gemm.forward(xf, ff, geo, conv_gemm.Epilogue(bias, side, lo, hi), constant)
+    if method is winograd2:
+        return winograd2.forward(xf, ff, geo, conv_gemm.Epilogue(bias, side, lo, hi))
     if method is winograd3:
         return winograd3.forward(xf, ff, geo, bias, side, lo, hi, constant=constant)
     if method is winograd1d:

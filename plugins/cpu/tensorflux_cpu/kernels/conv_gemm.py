@@ -12,8 +12,10 @@ that are spread over the plugin's threads:
 
 Each block's ``Epilogue`` (bias, an optional residual input of the output's shape, then the
 activation's clamp) runs right after its product, while the block is in cache. Where the pixels are
-too few to share between threads, the output channels are split instead (each thread gathers the
-same patches and multiplies them by its share of the filter's columns).
+too few to share between threads, the output channels are split instead (the patches are gathered
+once, and each thread multiplies them by its share of the filter's columns). A filter the graph
+promises constant (a frozen model's) is packed into panels once, and the products run through
+``packed_gemm`` instead of OpenBLAS, which would pack it again on every call.
 
 Shared with the other convolution kernels: ``Epilogue`` and its compiled pass ``_finish``, ``scale_shift``
 (``_FusedScaleShift``: an inference batch norm and activation in one pass) and ``constant_transform``
@@ -29,6 +31,7 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
+from . import packed_gemm
 from .conv_direct import _max, _u, wide_vectors
 
 # A block's patch matrix is kept about this size: it stays in the core's L2 cache between the gather and the product.
@@ -37,8 +40,15 @@ BLOCK_BYTES = 1 << 21
 MIN_ROWS = 128
 # Output channels per thread, at least, where the channels are split instead of the pixels.
 MIN_COLUMNS = 64
+# Products from this many floating-point operations are split across the threads even below blas's general
+# threshold: Inception v3's 1x1 convolutions on 35x35 at batch 1 (about 0.3 ms each on one core) otherwise
+# leave the second core idle.
+PARALLEL_MIN_FLOPS = 1 << 23
 _INF = np.float32(np.inf)
 
+
+# Constant filters go through ``packed_gemm`` (False: OpenBLAS for every filter).
+PACKED = True
 
 # Passes over memory (epilogues, scale-shift) split across threads from this many bytes: below, handing a chunk
 # to a helper thread costs about what the second core saves.
@@ -249,7 +259,10 @@ def plan(m: int, k: int, o: int, gathered: bool) -> tuple[list, list]:
         >>> plan(100, 8, 16, False)
         ([(0, 100)], [(0, 16)])
     """
-    tasks = blas.n_chunks(2.0 * m * k * o, per_thread=2)
+    flops = 2.0 * m * k * o
+    tasks = blas.n_chunks(flops, per_thread=2)
+    if tasks == 1 and flops >= min(PARALLEL_MIN_FLOPS, blas.PARALLEL_MIN_FLOPS):
+        tasks = blas.THREADS
     blocks = tasks
     if gathered:  # cache-sized patch matrices, but not so small that packing the filter dominates
         blocks = max(blocks, -(-m // max(MIN_ROWS, BLOCK_BYTES // (4 * k))))
@@ -269,9 +282,12 @@ def plan(m: int, k: int, o: int, gathered: bool) -> tuple[list, list]:
     return blas.chunk_bounds(m, blocks), blas.chunk_bounds(o, columns)
 
 
-def forward(xn, f, geo, epilogue: Epilogue):
+def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
     """The NHWC float32 convolution ``geo`` of ``xn`` ([N, H, W, C]) with ``f`` ([KH, KW, C, O]), finished by
     ``epilogue``: a new [N, OH, OW, O] array.
+
+    ``constant`` is the graph's promise that ``f`` never changes: it is then packed into panels once
+    (``packed_gemm``) and the products skip OpenBLAS's packing of it on every call.
 
     Example:
         >>> from tensorflux.extend import conv2d_geometry
@@ -292,19 +308,41 @@ def forward(xn, f, geo, epilogue: Epilogue):
     direct = kh == kw == 1 and geo.sh == geo.sw == 1 and not geo.padded
     a = xc.reshape(m, c) if direct else None
     rows, columns = plan(m, k, o, not direct)
+    wp = None
+    if constant and PACKED:
+        wp = constant_transform(f, "panels", lambda: packed_gemm.pack(f2), True)
+        # Channel blocks of whole panels.
+        panel_bounds = blas.chunk_bounds(packed_gemm.panels(o), len(columns))
+        columns = [(b0 * packed_gemm.PANEL, min(b1 * packed_gemm.PANEL, o)) for b0, b1 in panel_bounds]
     bias, side2 = epilogue.bias_or_zeros(o), epilogue.side_rows()
     finish = not epilogue.trivial
+    if not direct and len(columns) > 1:
+        # Every channel block would gather the same patches (ResNet-50's 7x7 3x3 layers at batch 1: four times
+        # 0.9 MB): gather them once, split across the threads, then share them.
+        a = np.empty((m, k), np.float32)
+        a1 = a.reshape(-1)
+        parts = blas.chunk_bounds(m, blas.THREADS if m * k * 4 >= PARALLEL_PASS_BYTES // 4 else 1)
+
+        def gather(i):
+            p0, p1 = parts[i]
+            _gather(xc, p0, p1, geo.oh, geo.ow, kh, kw, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl,
+                    a1[p0 * k:p1 * k])
+
+        blas.parallel_chunks(gather, len(parts))
 
     def task(i):
         r0, r1 = rows[i // len(columns)]
         c0, c1 = columns[i % len(columns)]
-        if direct:
+        if a is not None:  # the input itself (1x1, stride 1) or the patches gathered above
             block = a[r0:r1]
         else:
             block = _buffer((r1 - r0) * k)
             _gather(xc, r0, r1, geo.oh, geo.ow, kh, kw, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl, block)
             block = block.reshape(r1 - r0, k)
-        np.matmul(block, f2[:, c0:c1] if len(columns) > 1 else f2, out=out2[r0:r1, c0:c1])
+        if wp is not None:
+            packed_gemm.product(block, wp, out2[r0:r1], c0 // packed_gemm.PANEL, -(-c1 // packed_gemm.PANEL))
+        else:
+            np.matmul(block, f2[:, c0:c1] if len(columns) > 1 else f2, out=out2[r0:r1, c0:c1])
         if finish:
             _finish(out2, r0, r1, c0, c1, bias, side2, epilogue.lo, epilogue.hi)
 

@@ -88,6 +88,41 @@ def _compiled_pool(loop, geo, work, x, *arrays, flags=()):
     _by_batch(run, n, x.nbytes * work)
 
 
+# Forward pools on a batch too small to split by images split each image's output rows instead, from this many
+# input bytes: ResNet-50's 3x3/2 max pool at batch 1 (3.2 MB) and Inception v3's 3x3 average pools (about 1 MB)
+# otherwise leave the second core idle.
+_ROWS_PARALLEL_BYTES = 1 << 19
+
+
+def _row_chunks(nbytes: int) -> int:
+    """How many runs of rows a forward pool over ``nbytes`` of input is cut into: one per thread for each
+    ``_ROWS_PARALLEL_BYTES``, at most 4 per thread (each run costs a hand-over between threads; below
+    ``_ROWS_PARALLEL_BYTES``, one run on the calling thread)."""
+    return int(min(4 * blas.THREADS, blas.THREADS * (nbytes // _ROWS_PARALLEL_BYTES))) or 1
+
+
+def _max_pool_rows(geo, xn, out):
+    """The compiled max pool in runs of output rows spread over the threads (for a batch of one or a few)."""
+    n, h, w, c = xn.shape
+    oh = geo.oh
+    bounds = blas.chunk_bounds(n * oh, max(2, _row_chunks(xn.nbytes)))
+    x3 = xn.reshape(n, h * w, c)
+    o3 = out.reshape(n, oh * geo.ow, c)
+
+    def run(i):
+        g, stop = bounds[i]
+        while g < stop:  # the run's rows, image by image
+            b, i0 = divmod(g, oh)
+            i1 = min(oh, i0 + stop - g)
+            # The input rows these output rows' windows read, and the padding above them in that slice.
+            rs, re = max(i0 * geo.sh - geo.pt, 0), min((i1 - 1) * geo.sh - geo.pt + geo.kh, h)
+            _loops.max_pool(x3[b, rs * w:re * w], o3[b, i0 * geo.ow:i1 * geo.ow], 1, re - rs, w, i1 - i0, geo.ow,
+                            geo.kh, geo.kw, geo.sh, geo.sw, geo.pt - i0 * geo.sh + rs, geo.pl)
+            g += i1 - i0
+
+    blas.parallel_chunks(run, len(bounds))
+
+
 def _lowest(dtype):
     return -np.inf if dtype.kind == "f" or dtype in _LOW_PRECISION else np.iinfo(dtype).min
 
@@ -107,7 +142,10 @@ def max_pool(x, *, ksize, strides, padding, data_format):
     if xn.dtype in _FAST:
         n, _, _, c = xn.shape
         out = np.empty((n, geo.oh, geo.ow, c), xn.dtype)
-        _compiled_pool(_loops.max_pool, geo, 0.25, xn, out)
+        if n < blas.THREADS * 4 and xn.nbytes >= _ROWS_PARALLEL_BYTES and geo.oh > 1 and c:
+            _max_pool_rows(geo, np.ascontiguousarray(xn), out)
+        else:
+            _compiled_pool(_loops.max_pool, geo, 0.25, xn, out)
         return _from_nhwc(out, data_format)
     if _is_2x2(geo):
         n, _, _, c = xn.shape
@@ -220,7 +258,7 @@ def avg_pool(x, *, ksize, strides, padding, data_format):
         xc = np.ascontiguousarray(xn)
         out = np.empty((geo.n, geo.oh, geo.ow, geo.c), xn.dtype)
         rows = geo.n * geo.oh
-        bounds = blas.chunk_bounds(rows, 1 if xn.nbytes < _PARALLEL_BYTES else blas.THREADS * 4)
+        bounds = blas.chunk_bounds(rows, _row_chunks(xn.nbytes))
         blas.parallel_chunks(lambda i: _avg_pool(xc, out, bounds[i][0], bounds[i][1], geo.h, geo.w, geo.oh, geo.ow,
                                                  geo.kh, geo.kw, geo.sh, geo.sw, geo.pt, geo.pl), len(bounds))
         return _from_nhwc(out, data_format)

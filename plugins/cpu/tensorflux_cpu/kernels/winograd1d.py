@@ -16,7 +16,8 @@ axis), vectorized over the channels: ``_input`` reads each tile's inputs in plac
 image's edges, no padded copy) into V; ``_output`` combines the products of each tile into its outputs
 and applies the epilogue (bias, residual input, activation clamp) as it stores them. Both are spread
 over the plugin's threads by tile rows, the products by frequency. ``U = G g`` is kept for filters the
-graph promises constant (``conv_gemm.constant_transform``).
+graph promises constant (``conv_gemm.constant_transform``), packed into panels (``packed_gemm``): then each
+task takes its tile rows through the input transform, the products and the output transform in one go.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
+from . import packed_gemm
 from .conv_direct import _max, _u, wide_vectors
 from .conv_gemm import Epilogue, _min, constant_transform
 
@@ -197,10 +199,27 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
     v = np.empty(a * rows * c, np.float32)
     prod = np.empty((a, rows, o), np.float32)
     bias, side = epilogue.bias_or_zeros(o), epilogue.side_rows()
+    v3 = v.reshape(a, rows, c)
+    if constant:
+        # U packed into panels once (no repacking per product, as OpenBLAS would): the products then split by tile
+        # rows as well as the transforms, and each task takes its rows through all three steps, in cache, in one
+        # parallel job instead of three (Inception v3 at batch 1 runs 86 of these convolutions).
+        up = constant_transform(f, ("winograd1d-panels", m), lambda: [packed_gemm.pack(u[i]) for i in range(a)], True)
+        chunks = blas.chunk_bounds(rows, blas.n_chunks(2.0 * rows * a * c * o, per_thread=2))
+
+        def task(i):
+            q0, q1 = chunks[i]
+            _input(xc, v, q0, q1, axis, m, tiles, lead, bt, np.empty(a * c, np.float32))
+            for j in range(a):
+                packed_gemm.product(v3[j, q0:q1], up[j], prod[j, q0:q1], 0, packed_gemm.panels(o))
+            _output(prod.reshape(-1), out, q0, q1, axis, m, tiles, at, bias, side, epilogue.lo, epilogue.hi,
+                    np.empty(o, np.float32))
+
+        blas.parallel_chunks(task, len(chunks))
+        return out
     chunks = blas.chunk_bounds(rows, blas.n_chunks(2.0 * rows * a * c * o, per_thread=1))
     blas.parallel_chunks(lambda i: _input(xc, v, chunks[i][0], chunks[i][1], axis, m, tiles, lead, bt,
                                           np.empty(a * c, np.float32)), len(chunks))
-    v3 = v.reshape(a, rows, c)
     blas.parallel_chunks(lambda i: np.matmul(v3[i], u[i], out=prod[i]), a)
     blas.parallel_chunks(lambda i: _output(prod.reshape(-1), out, chunks[i][0], chunks[i][1], axis, m, tiles, at,
                                            bias, side, epilogue.lo, epilogue.hi, np.empty(o, np.float32)),

@@ -381,8 +381,9 @@ def _store(t, tt, y, bias, lo, out, n0, g0, nr, tiles_h, tiles_w, op, pool):
 
 
 @compiled
-def _forward(x, xs, qw, pt, pl, u, op, bias, lo, out, pool, n0, n1, e, v, m, t, y, rows, xoff):
-    """Images ``n0:n1`` of the convolution into ``out`` (see ``forward``), ``rows`` tile rows at a time.
+def _forward(x, xs, qw, pt, pl, u, op, bias, lo, out, pool, t0, t1, e, v, m, t, y, rows, xoff):
+    """Tile rows ``t0:t1`` (numbered over the whole batch) of the convolution into ``out`` (see ``forward``),
+    ``rows`` tile rows at a time.
 
     Per group: the column pass of the input transform (``B^T`` over each tile row's 8 input rows) into ``e``
     ([rows, 8, 4 * ``qw`` * C]); then, one column frequency ``j`` at a time, for each row frequency ``i`` the
@@ -398,13 +399,12 @@ def _forward(x, xs, qw, pt, pl, u, op, bias, lo, out, pool, n0, n1, e, v, m, t, 
     # Product rows sit half a cache line's worth of floats apart beyond their length, so that the 8 streams of
     # the output transform do not all map to the same L1 sets.
     ms = (rows * tiles_w + _PIX - 1) // _PIX * _PIX * op + _OB // 2
-    total = (n1 - n0) * tiles_h
     current = -1
-    for g0 in range(0, total, rows):
-        g1 = min(g0 + rows, total)
+    for g0 in range(t0, t1, rows):
+        g1 = min(g0 + rows, t1)
         nr = g1 - g0
         for r in range(g0, g1):
-            n = n0 + r // tiles_h
+            n = r // tiles_h
             if n != current:
                 _pad_split(x, n, xs, qw, pt, pl)
                 current = n
@@ -425,7 +425,7 @@ def _forward(x, xs, qw, pt, pl, u, op, bias, lo, out, pool, n0, n1, e, v, m, t, 
                 _row_blocks(v, xoff, u[f * c * op:(f + 1) * c * op], op, m[i * ms:i * ms + nt * op], 0, c)
             for r in range(4):
                 _at(m, 0, ms, 2 * ms, 3 * ms, 4 * ms, 5 * ms, 6 * ms, 7 * ms, 0, t, (r * 8 + j) * tt, 0, 1, tt, r)
-        _store(t, tt, y, bias, lo, out, n0, g0, nr, tiles_h, tiles_w, op, pool)
+        _store(t, tt, y, bias, lo, out, 0, g0, nr, tiles_h, tiles_w, op, pool)
 
 
 @compiled
@@ -473,6 +473,17 @@ def beats_f2(geo) -> bool:
     return f4 <= MAX_PRODUCT_RATIO * f2
 
 
+def _tile_row_tasks(geo, tiles_h):
+    """Bounds of 4-row tile rows numbered over the whole batch, one pair per task: whole images where there are
+    enough to go round (each task splits each of its images once), else runs of tile rows, so that a batch of one
+    keeps every thread busy (Inception v3's 35x35 5x5 layers at batch 1)."""
+    n = geo.in_shape[0]
+    chunks = max(1, blas.n_chunks(geo.flops(), per_thread=4))
+    if n >= chunks:
+        return [(a * tiles_h, b * tiles_h) for a, b in _tasks(geo)]
+    return blas.chunk_bounds(n * tiles_h, min(chunks, 2 * blas.THREADS))
+
+
 def forward(xn, f, bias, geo, relu=False, pool=False):
     """The NHWC float32 convolution ``geo`` of ``xn`` with the 5x5 filter ``f`` ([5, 5, C, O]), plus ``bias``
     (or none), then relu, then with ``pool`` a 2x2 stride-2 max pool (even output height and width).
@@ -493,7 +504,7 @@ def forward(xn, f, bias, geo, relu=False, pool=False):
     xc = np.ascontiguousarray(xn, np.float32)
     lo = np.float32(0 if relu else -np.inf)
     xoff = np.arange(c, dtype=np.int64)
-    bounds = _tasks(geo)
+    bounds = _tile_row_tasks(geo, tiles_h)
 
     def task(i):
         xs = np.zeros(hp * 4 * qw * c, np.float32)
