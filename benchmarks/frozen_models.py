@@ -9,6 +9,10 @@ Each model is built by TensorFlow with random weights (``weights=None``, a fixed
 ``import_graph_def`` and run the same random batch: the table shows each one's median time per batch
 (after a warm-up, alternating round by round so that a noisy machine slows both alike), the ratio
 tensorflux / TF, and the relative error of tensorflux's output against TF's (max |diff| / max |TF|).
+Two timings are taken. Throughput: each round times a block of ``BLOCK`` back-to-back calls per framework,
+as a batch job runs. After idle: each round times one call after a 50 ms pause, as a server that waits for
+requests does; the pause lets the CPUs drop into idle states, and waking them slows the first milliseconds
+of a run (more so for a framework whose worker threads sleep between ops, as tensorflux's do).
 A model that does not import or run here reports its error and the others go on. ``--profile`` adds
 tensorflux's time per op type (from one traced run; a fused convolution shows as its chain's last op).
 ``--memory`` prints a memory table instead: each framework's peak RSS, RSS after loading, and inference
@@ -154,8 +158,16 @@ def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
     return diff / scale if scale else diff
 
 
-def time_alternating(runs: dict[str, Callable[[], Any]], rounds: int, settle: float = 0.05) -> dict[str, float]:
+# Back-to-back calls per framework in one throughput sample.
+BLOCK = 3
+
+
+def time_alternating(runs: dict[str, Callable[[], Any]], rounds: int, settle: float = 0.05,
+                     calls: int = 1) -> dict[str, float]:
     """Median seconds per call of each of ``runs``, called in turn round by round after one warm-up call each.
+
+    Each round gives every run one sample: ``calls`` back-to-back calls after a ``settle``-second pause,
+    divided by ``calls``.
 
     Example:
         >>> sorted(time_alternating({"a": lambda: None, "b": lambda: None}, 3))
@@ -166,10 +178,12 @@ def time_alternating(runs: dict[str, Callable[[], Any]], rounds: int, settle: fl
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            time.sleep(settle)  # the previous framework's worker threads go idle first
+            if settle:
+                time.sleep(settle)
             start = time.perf_counter()
-            run()
-            samples[name].append(time.perf_counter() - start)
+            for _ in range(calls):
+                run()
+            samples[name].append((time.perf_counter() - start) / calls)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -219,10 +233,13 @@ def benchmark(name: str, graph_def: bytes, batch: int, rounds: int, with_tf: boo
         except Exception as exc:  # noqa: BLE001 - a model that does not run yet is reported, not fatal
             row[f"{fw}_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
     if runs:
-        for fw, seconds in time_alternating(runs, rounds).items():
+        for fw, seconds in time_alternating(runs, rounds, settle=0.0, calls=BLOCK).items():
             row[fw] = seconds * 1e3
+        for fw, seconds in time_alternating(runs, rounds, settle=0.05).items():
+            row[f"{fw}_idle"] = seconds * 1e3
     if "tensorflux" in row and "tensorflow" in row:
         row["ratio"] = row["tensorflux"] / row["tensorflow"]
+        row["idle_ratio"] = row["tensorflux_idle"] / row["tensorflow_idle"]
         row["rel_error"] = relative_error(outputs["tensorflux"], outputs["tensorflow"])
     if profile and "tensorflux" in runs:
         row["profile"] = op_profile(runs["tensorflux"], tensorflux)
@@ -251,8 +268,10 @@ def _fmt(value: Any) -> str:
 
 def print_table(rows: list[dict]) -> None:
     """The rows as a text table, then each row's error and profile."""
-    header = ["model", "batch", "tensorflux", "tensorflow", "ratio", "rel_error"]
-    print("times: median ms per batch; ratio: tensorflux / tensorflow")
+    header = ["model", "batch", "tensorflux", "tensorflow", "ratio", "tensorflux_idle", "tensorflow_idle", "idle_ratio",
+              "rel_error"]
+    print(f"times: median ms per batch, back to back (blocks of {BLOCK} calls) and one call after a 50 ms pause "
+          "(_idle); ratio: tensorflux / tensorflow")
     cells = [[_fmt(r.get(h)) for h in header] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(header, *cells)]
     for line in [header] + cells:
