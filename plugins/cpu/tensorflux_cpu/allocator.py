@@ -38,17 +38,17 @@ def retain_freed_memory() -> bool:
         True
     """
     if "applied" not in _state:
-        _state["applied"] = os.environ.get(ENV, "1") != "0" and _mallopt(_M_MMAP_THRESHOLD, MMAP_BYTES) \
-            and _mallopt(_M_TRIM_THRESHOLD, TRIM_BYTES)
+        mallopt = _glibc_mallopt() if os.environ.get(ENV, "1") != "0" else None
+        _state["applied"] = mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_BYTES) == 1 \
+            and mallopt(_M_TRIM_THRESHOLD, TRIM_BYTES) == 1
     return bool(_state["applied"])
 
 
-def _mallopt(param: int, value: int) -> bool:
+def _glibc_mallopt():
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):
-        return False
+        return None
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return mallopt(param, value) == 1
+    return mallopt

@@ -5,36 +5,9 @@ training graphs (variable filters) keep their gradients. Each against the same g
 from __future__ import annotations
 
 import numpy as np
+from chain_helpers import batch_norm as _batch_norm, close as _close, run_both as _run_both
 
 import tensorflux as tf
-
-
-def _run_both(fetch, feed):
-    """(optimized value, plain value, optimized plan op types)."""
-    out = []
-    for config in (None, {"disable_passes": "all"}):
-        with tf.Session(config=config) as sess:
-            value = sess.run(fetch, feed)
-            (plan, _), = sess._plans.values()
-            out.append((value, [op.type for op in plan.step_ops]))
-    return out[0][0], out[1][0], out[0][1]
-
-
-def _close(got, want):
-    # Folding rounds the filter once more: tolerances relative to the output's largest value.
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * np.abs(want).max())
-
-
-def _batch_norm(h, channels, rng, shape=None):
-    """An inference batch norm as TF's freezer leaves it: constants reshaped, Rsqrt, Mul, Sub, AddV2."""
-    shape = shape or [1, 1, 1, channels]
-    gamma, beta = rng.random(channels) + 0.5, rng.standard_normal(channels)
-    mean, var = rng.standard_normal(channels), rng.random(channels) + 0.1
-    scale = tf.rsqrt(tf.reshape(tf.constant(var.astype(np.float32)), shape) + 1e-3)
-    scale = scale * tf.reshape(tf.constant(gamma.astype(np.float32)), shape)
-    offset = tf.reshape(tf.constant(beta.astype(np.float32)), shape) - tf.reshape(
-        tf.constant(mean.astype(np.float32)), shape) * scale
-    return h * scale + offset
 
 
 def _depthwise(x, rng, c, m=1, k=3, stride=1, padding="SAME"):

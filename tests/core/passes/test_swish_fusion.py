@@ -6,19 +6,9 @@ against the same graph with no passes."""
 from __future__ import annotations
 
 import numpy as np
+from chain_helpers import run_both as _run_both
 
 import tensorflux as tf
-
-
-def _run_both(fetch, feed):
-    """(optimized value, plain value, optimized plan op types)."""
-    out = []
-    for config in (None, {"disable_passes": "all"}):
-        with tf.Session(config=config) as sess:
-            value = sess.run(fetch, feed)
-            (plan, _), = sess._plans.values()
-            out.append((value, [op.type for op in plan.step_ops]))
-    return out[0][0], out[1][0], out[0][1]
 
 
 def _keras_swish(x, beta=1.0):
