@@ -45,7 +45,9 @@ def _find_setter() -> Callable[[int], int] | None:
         return None
     for path in sorted(set(re.findall(r"(/\S*openblas\S*\.(?:so|dylib)\S*)", maps))):
         try:
-            lib = ctypes.CDLL(path)
+            # PyDLL: the call keeps the GIL. It only stores a count, and giving the GIL away there lets a helper
+            # thread take it just as the caller needs it again for the next line.
+            lib = ctypes.PyDLL(path)
         except OSError:
             continue
         for name in _NAMES:

@@ -6,7 +6,7 @@ spinning steals the core it waits for (measured here: an MLP training step went 
 19 ms, a CNN training step from 0.1 s to 1 s, with one other process running). So every product
 runs on one BLAS thread, and large products, convolutions and other chunkable work are cut into
 chunks that the calling thread and a small pool of helper threads take from a shared counter: a
-helper that is not scheduled simply takes fewer chunks, and nobody spins. Products large enough for
+helper that is not scheduled simply takes fewer chunks (see ``workers``). Products large enough for
 OpenBLAS's own threads to pay are timed both ways (see ``_Tuner``). OpenBLAS's
 single-threaded sections are core's counted, process-wide cap (``tensorflux.extend.blas_thread_cap``); outside
 them, numpy keeps its threads.
@@ -14,15 +14,14 @@ them, numpy keeps its threads.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
 
 from tensorflux.extend import blas_thread_cap, openblas_thread_setter
+
+from .workers import THREADS, parallel_chunks
 
 # Products below this many floating-point operations (about 0.3 ms on one core) run on the calling thread alone.
 PARALLEL_MIN_FLOPS = 2**25
@@ -31,28 +30,8 @@ PARALLEL_MIN_FLOPS = 2**25
 # more (about 4 us) than the product. Measured here with another process spinning on both cores: no slowdown.
 DIRECT_MAX_MACS = 2**19
 
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-THREADS = max(1, _cpu_count())
 BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _SECTION = blas_thread_cap(1)  # the dtypes sgemm/dgemm serve
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _helpers() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tensorflux-cpu")
-    return _pool
 
 
 def single_threaded() -> Any:
@@ -68,100 +47,6 @@ def single_threaded() -> Any:
         4.0
     """
     return _SECTION
-
-
-class _Job:
-    """Chunks ``0..n-1`` of ``fn``, taken one at a time by the calling thread and any helper that joins.
-
-    ``finished`` is set once every chunk is taken and every thread that took part has left its
-    single-threaded section; ``fn`` is dropped then, so no helper still reaches the arrays it closes over
-    (reference counts decide updates in place and donation).
-    """
-
-    __slots__ = ("fn", "n", "next", "results", "busy", "lock", "finished", "error")
-
-    def __init__(self, fn: Callable[[int], Any], n: int) -> None:
-        self.fn: Callable[[int], Any] | None = fn
-        self.n = n
-        self.next = 0
-        self.results: list = [None] * n
-        self.busy = 0
-        self.lock = threading.Lock()
-        self.finished = threading.Event()
-        self.error: BaseException | None = None
-
-    def join(self) -> bool:
-        """Count the calling thread in, unless every chunk is already taken."""
-        with self.lock:
-            if self.next >= self.n:
-                return False
-            self.busy += 1
-            return True
-
-    def leave(self) -> None:
-        with self.lock:
-            self.busy -= 1
-            if self.busy == 0 and self.next >= self.n:
-                self.fn = None
-                self.finished.set()
-
-    def work(self) -> None:
-        while True:
-            with self.lock:
-                i = self.next
-                if i >= self.n:
-                    return
-                self.next = i + 1
-                fn = self.fn
-            try:
-                if self.error is None:
-                    self.results[i] = fn(i)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                self.error = exc
-            del fn
-
-
-def _help(job: _Job) -> None:
-    if not job.join():
-        return
-    try:
-        with single_threaded():
-            job.work()
-    finally:
-        job.leave()
-
-
-def parallel_chunks(fn: Callable[[int], Any], n: int) -> list:
-    """``[fn(0), ..., fn(n-1)]``, computed by this thread and the helper threads, each on one BLAS thread.
-
-    Chunks are handed out one at a time, so a helper that is not scheduled delays nothing. ``fn`` must
-    release the GIL for the work to overlap (numpy's matmul, copies and ufuncs on large arrays do).
-    It returns once every helper that took part has finished and let go of ``fn``.
-
-    Example:
-        >>> parallel_chunks(lambda i: i * i, 4)
-        [0, 1, 4, 9]
-    """
-    if n <= 0:
-        return []
-    if n == 1 or THREADS == 1:
-        with single_threaded():
-            return [fn(i) for i in range(n)]
-    job = _Job(fn, n)
-    del fn
-    pool = _helpers()
-    for _ in range(min(THREADS - 1, n - 1)):
-        pool.submit(_help, job)
-    if job.join():  # else the helpers took every chunk already
-        try:
-            with single_threaded():
-                job.work()
-        finally:
-            job.leave()
-    job.finished.wait()
-    if job.error is not None:
-        raise job.error
-    return job.results
 
 
 def chunk_bounds(total: int, chunks: int) -> list[tuple[int, int]]:

@@ -53,6 +53,8 @@ CASES = [  # (input NHWC, filter, padding, explicit pads per spatial axis)
     ((3, 10, 7, 16), (3, 1, 16, 8), "VALID", None),
     ((1, 6, 13, 17), (1, 5, 17, 12), "VALID", None),
     ((2, 5, 12, 16), (1, 7, 16, 16), "EXPLICIT", ((0, 0), (4, 1))),
+    ((1, 8, 8, 24), (1, 3, 24, 200), "SAME", None),  # few tile rows, many panels: split by output channels
+    ((1, 9, 6, 16), (3, 1, 16, 130), "SAME", None),
 ]
 
 
@@ -101,3 +103,31 @@ def test_which_convolutions_run_along_one_axis():
     explicit = conv2d_geometry((2, 9, 9, 16), (1, 3, 16, 16), [1, 1, 1, 1], "EXPLICIT", [0, 0, 1, 0, 1, 1, 0, 0],
                                "NHWC", [1, 1, 1, 1])
     assert not winograd1d.applies(explicit, np.float32)  # padding across the filter's axis
+
+
+def test_an_8x8_layer_with_a_constant_filter_splits_its_output_channels_across_threads(monkeypatch):
+    # Inception v3's 8x8 1x3 and 3x1 layers (16 tile rows, 384 channels) ran as one task, on one core.
+    monkeypatch.setattr(blas, "THREADS", 2)
+    jobs = []
+    real = blas.parallel_chunks
+
+    def record(fn, n):
+        jobs.append(n)
+        return real(fn, n)
+
+    monkeypatch.setattr(blas, "parallel_chunks", record)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 8, 8, 384)).astype(np.float32)
+    f = (rng.standard_normal((1, 3, 384, 384)) / 30).astype(np.float32)
+    geo = conv2d_geometry(x.shape, f.shape, [1, 1, 1, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
+    got = winograd1d.forward(x, f, geo, conv_gemm.Epilogue(None), constant=True)
+    assert jobs == [2]
+    want = reference(x, f, "SAME")
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+def test_constant_filter_tasks_come_in_multiples_of_the_thread_count(monkeypatch):
+    # A 17x17 1x7 layer (Inception v3) was cut into 3 tasks for 2 threads: one ran alone at the end.
+    monkeypatch.setattr(blas, "THREADS", 2)
+    assert winograd1d._tasks(2.0 * 153 * 8 * 160 * 160) % 2 == 0
+    assert winograd1d._tasks(1e3) == 1

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
-from . import packed_gemm
+from . import conv_gemm, packed_gemm
 from .conv_direct import _max, _u, wide_vectors
 from .conv_gemm import Epilogue, _min, constant_transform
 
@@ -37,6 +37,9 @@ _POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)
 TILE = {3: 4, 5: 4, 7: 2}
 # Fewer input channels than this, and the transforms cost more than the products save.
 MIN_CHANNELS = 16
+# Tile rows per task, at least, where a constant filter's convolution is split by rows: fewer, and the tasks split
+# the output channels instead (each task streams all of U past its rows).
+ROWS_PER_TASK = 32
 
 
 @functools.lru_cache(maxsize=None)
@@ -138,10 +141,10 @@ def _input(x, v, q0, q1, axis, m, tiles, lead, bt, tmp):
 
 
 @compiled(fastmath={"contract"})
-def _output(prod, out, q0, q1, axis, m, tiles, at, bias, side, lo, hi, tmp):
-    """Tile rows ``q0:q1`` of the output: ``y_i = sum over j of A^T[i, j] * M[j, q]`` for the ``m`` outputs of each
-    tile inside the image, then ``min(max(y + bias + side, lo), hi)`` (no side input when it is empty). ``tmp``
-    holds O floats."""
+def _output(prod, out, q0, q1, k0, k1, axis, m, tiles, at, bias, side, lo, hi, tmp):
+    """Tile rows ``q0:q1``, channels ``k0:k1`` of the output: ``y_i = sum over j of A^T[i, j] * M[j, q]`` for the
+    ``m`` outputs of each tile inside the image, then ``min(max(y + bias + side, lo), hi)`` (no side input when it
+    is empty). ``tmp`` holds O floats."""
     wide_vectors()
     _, oh, ow, o = out.shape
     a = at.shape[1]
@@ -163,21 +166,21 @@ def _output(prod, out, q0, q1, axis, m, tiles, at, bias, side, lo, hi, tmp):
             pos = t * m + i
             if pos >= size:
                 break
-            for k in range(o):
+            for k in range(k0, k1):
                 tmp[_u(k)] = bias[_u(k)]
             for j in range(a):
                 coef = at[i, j]
                 if coef == 0.0:
                     continue
                 src = (j * rows + q) * o
-                for k in range(o):
+                for k in range(k0, k1):
                     tmp[_u(k)] += coef * prod[_u(src + k)]
             dst = base + pos * step
             if has_side:
-                for k in range(o):
+                for k in range(k0, k1):
                     o1[_u(dst + k)] = _min(_max(tmp[_u(k)] + s1[_u(dst + k)], lo), hi)
             else:
-                for k in range(o):
+                for k in range(k0, k1):
                     o1[_u(dst + k)] = _min(_max(tmp[_u(k)], lo), hi)
 
 
@@ -201,27 +204,64 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
     bias, side = epilogue.bias_or_zeros(o), epilogue.side_rows()
     v3 = v.reshape(a, rows, c)
     if constant:
-        # U packed into panels once (no repacking per product, as OpenBLAS would): the products then split by tile
-        # rows as well as the transforms, and each task takes its rows through all three steps, in cache, in one
-        # parallel job instead of three (Inception v3 at batch 1 runs 86 of these convolutions).
         up = constant_transform(f, ("winograd1d-panels", m), lambda: [packed_gemm.pack(u[i]) for i in range(a)], True)
-        chunks = blas.chunk_bounds(rows, blas.n_chunks(2.0 * rows * a * c * o, per_thread=2))
-
-        def task(i):
-            q0, q1 = chunks[i]
-            _input(xc, v, q0, q1, axis, m, tiles, lead, bt, np.empty(a * c, np.float32))
-            for j in range(a):
-                packed_gemm.product(v3[j, q0:q1], up[j], prod[j, q0:q1], 0, packed_gemm.panels(o))
-            _output(prod.reshape(-1), out, q0, q1, axis, m, tiles, at, bias, side, epilogue.lo, epilogue.hi,
-                    np.empty(o, np.float32))
-
-        blas.parallel_chunks(task, len(chunks))
+        _constant_forward(xc, v3, up, prod, out, axis, m, tiles, lead, at, bt, bias, side, epilogue)
         return out
     chunks = blas.chunk_bounds(rows, blas.n_chunks(2.0 * rows * a * c * o, per_thread=1))
     blas.parallel_chunks(lambda i: _input(xc, v, chunks[i][0], chunks[i][1], axis, m, tiles, lead, bt,
                                           np.empty(a * c, np.float32)), len(chunks))
     blas.parallel_chunks(lambda i: np.matmul(v3[i], u[i], out=prod[i]), a)
-    blas.parallel_chunks(lambda i: _output(prod.reshape(-1), out, chunks[i][0], chunks[i][1], axis, m, tiles, at,
-                                           bias, side, epilogue.lo, epilogue.hi, np.empty(o, np.float32)),
+    blas.parallel_chunks(lambda i: _output(prod.reshape(-1), out, chunks[i][0], chunks[i][1], 0, o, axis, m, tiles,
+                                           at, bias, side, epilogue.lo, epilogue.hi, np.empty(o, np.float32)),
                          len(chunks))
     return out
+
+
+def _tasks(flops: float) -> int:
+    """How many tasks to cut a constant-filter convolution into: a multiple of the thread count (a task left over
+    runs on one core while the other waits), twice that from ``conv_gemm.PARALLEL_MIN_FLOPS`` up, so that a thread
+    slowed by another process takes fewer."""
+    least = min(conv_gemm.PARALLEL_MIN_FLOPS, blas.PARALLEL_MIN_FLOPS)
+    if blas.THREADS == 1 or flops < least:
+        return 1
+    return blas.THREADS * (2 if flops >= 4 * least else 1)
+
+
+def _constant_forward(xc, v3, up, prod, out, axis, m, tiles, lead, at, bt, bias, side, epilogue):
+    """The forward pass with ``U`` packed into panels once (no repacking per product, as OpenBLAS would).
+
+    With enough tile rows, each task takes its rows through the input transform, the products and the output
+    transform in one go, in cache (Inception v3 at batch 1 runs 86 of these convolutions). With few rows (8x8
+    images), the tasks split the output channels instead: each then reads only its panels of ``U`` (3.5 MB for a
+    384-channel 1x3 layer), after one input transform shared by all.
+    """
+    a, rows, c = v3.shape
+    o = prod.shape[2]
+    v = v3.reshape(-1)
+    prod1 = prod.reshape(-1)
+    tasks = _tasks(2.0 * rows * a * c * o)
+    panels = packed_gemm.panels(o)
+    lo, hi = epilogue.lo, epilogue.hi
+    if tasks == 1 or rows >= ROWS_PER_TASK * tasks or panels < tasks:
+        chunks = blas.chunk_bounds(rows, tasks)
+
+        def by_rows(i):
+            q0, q1 = chunks[i]
+            _input(xc, v, q0, q1, axis, m, tiles, lead, bt, np.empty(a * c, np.float32))
+            for j in range(a):
+                packed_gemm.product(v3[j, q0:q1], up[j], prod[j, q0:q1], 0, panels)
+            _output(prod1, out, q0, q1, 0, o, axis, m, tiles, at, bias, side, lo, hi, np.empty(o, np.float32))
+
+        blas.parallel_chunks(by_rows, len(chunks))
+        return
+    _input(xc, v, 0, rows, axis, m, tiles, lead, bt, np.empty(a * c, np.float32))
+    blocks = blas.chunk_bounds(panels, tasks)
+
+    def by_channels(i):
+        b0, b1 = blocks[i]
+        for j in range(a):
+            packed_gemm.product(v3[j], up[j], prod[j], b0, b1)
+        _output(prod1, out, 0, rows, b0 * packed_gemm.PANEL, min(b1 * packed_gemm.PANEL, o), axis, m, tiles, at, bias,
+                side, lo, hi, np.empty(o, np.float32))
+
+    blas.parallel_chunks(by_channels, len(blocks))

@@ -45,8 +45,10 @@ MIN_CHANNELS = 16
 # are as large as possible, since every group streams all of U (36 * C * O values) once.
 GROUP_BYTES = 1 << 19
 MAX_GROUP_TILES = 128
-# With fewer tiles than this per task, the tasks split the output channels rather than the tiles.
+# With fewer tiles than this per task, the tasks split the output channels rather than the tiles (see ``_plan``),
+# unless U is at most this size.
 SHARED_TILES = 64
+ROW_SPLIT_U_BYTES = 1 << 22
 # Fewer tiles than this in the batch, and reading U (four times the filter's size) costs more than the products
 # save (ResNet-50's 7x7x512 layer at batch 2: 8 tiles, 2.9 times slower here than im2col and BLAS).
 MIN_TILES = 16
@@ -255,17 +257,25 @@ def transformed_filter(f, op, splits, constant: bool):
     return constant_transform(f, ("winograd3", op, splits), lambda: _blocks(f, op, splits), constant)
 
 
-def _plan(geo, op):
-    """(tile-row chunks, channel blocks): the tasks are every pair. Few tiles share their U (which every task
-    streams whole) by splitting the output channels instead of the tiles."""
+def _plan(geo, op, c):
+    """(tile-row chunks, channel blocks): the tasks are every pair, one per thread.
+
+    Tasks that split the tile rows each stream all of U; tasks that split the output channels each repeat the
+    input transform of every tile. So few tiles split the channels, unless U is small or its 32-wide units do not
+    divide evenly among the threads (Inception v3's 35x35 64 -> 96 layers: three units, which two tasks would
+    split 2:1; by tile rows, measured here, 0.38 ms instead of 0.43).
+    """
     n = geo.in_shape[0]
     tiles_h, tiles_w = -(-geo.oh // 4), -(-geo.ow // 4)
     # Split as the direct sum would be: the products are a quarter of its, but the transforms and reading U add
     # about as much again on the small layers (DenseNet's 28x28 ones ran on one thread with a quarter).
     tasks = max(1, blas.n_chunks(geo.flops() / 2, per_thread=1))
     splits = 1
+    units = op // _OB
     if n * tiles_h * tiles_w < SHARED_TILES * tasks:
-        splits = max(1, min(tasks, op // _OB))
+        by_rows = n * tiles_h >= tasks and (units % tasks != 0 or 36 * c * op * 4 <= ROW_SPLIT_U_BYTES)
+        if not by_rows:
+            splits = max(1, min(tasks, units))
     rows = max(1, min(n * tiles_h, tasks // splits))
     return blas.chunk_bounds(n * tiles_h, rows), splits
 
@@ -281,7 +291,7 @@ def forward(xn, f, geo, bias, side=None, lo=-np.inf, hi=np.inf, constant=False):
     tiles_h, tiles_w = -(-geo.oh // 4), -(-geo.ow // 4)
     hp = max(4 * tiles_h + 2, geo.pt + h)
     qw = -(-max(4 * tiles_w + 2, geo.pl + w) // 4)
-    bounds, splits = _plan(geo, op)
+    bounds, splits = _plan(geo, op, c)
     blocks = transformed_filter(f, op, splits, constant)
     b = np.zeros(op, np.float32)
     if bias is not None:
