@@ -45,3 +45,22 @@ def test_nans_and_infinities_reach_only_their_outputs():
     packed_gemm.product(x, packed_gemm.pack(w), out, 0, 2)
     assert np.isnan(out[3]).all() and np.isinf(out[np.arange(9) != 3, 35]).all()
     assert (out[np.arange(9) != 3][:, np.arange(40) != 35] == 4).all()
+
+
+@pytest.mark.parametrize("with_side", [False, True])
+@pytest.mark.parametrize("lo, hi", [(-np.inf, np.inf), (0.0, np.inf), (0.0, 6.0)])
+def test_a_finished_product_applies_bias_side_input_and_clamp_as_it_stores(with_side, lo, hi):
+    rng = np.random.default_rng(7)
+    rows, k, n = 21, 13, 70
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    side = rng.standard_normal((rows, n)).astype(np.float32) if with_side else np.empty((0, n), np.float32)
+    x[3, 2] = np.nan  # row 3 becomes NaN, which the clamp keeps
+    out = np.full((rows, n), -7.0, np.float32)
+    packed_gemm.product_finished(x, packed_gemm.pack(w), out, 1, 3, bias, side, np.float32(lo), np.float32(hi))
+    want = x.astype(np.float64) @ w + bias + (side if with_side else 0)
+    want = np.where(np.isnan(want), np.nan, np.clip(want, lo, hi))
+    np.testing.assert_allclose(out[:, 32:70], want[:, 32:70], rtol=1e-5, atol=1e-5)
+    assert (out[:, :32] == -7.0).all()  # panel 0 is not in the range
+    assert np.isnan(out[3, 32:]).all()

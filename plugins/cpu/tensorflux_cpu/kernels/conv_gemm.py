@@ -339,6 +339,10 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
             block = _buffer((r1 - r0) * k)
             _gather(xc, r0, r1, geo.oh, geo.ow, kh, kw, geo.sh, geo.sw, geo.dh, geo.dw, geo.pt, geo.pl, block)
             block = block.reshape(r1 - r0, k)
+        if wp is not None and finish:  # finished as it is stored: no second pass over the output
+            packed_gemm.product_finished(block, wp, out2[r0:r1], c0 // packed_gemm.PANEL, -(-c1 // packed_gemm.PANEL),
+                                         bias, side2[r0:r1] if side2.shape[0] else side2, epilogue.lo, epilogue.hi)
+            return
         if wp is not None:
             packed_gemm.product(block, wp, out2[r0:r1], c0 // packed_gemm.PANEL, -(-c1 // packed_gemm.PANEL))
         else:

@@ -11,7 +11,9 @@ the graph promises constant (``conv_gemm.constant_transform`` keeps it). ``produ
 ``x @ w`` for a range of panels: a block of 8 rows by 32 columns is accumulated in registers while the K taps
 stream by (per tap, 8 broadcast values of ``x`` and one contiguous row of the panel feed 16 vector FMAs), as
 in ``conv_direct``. Rows are taken in sub-blocks that stay in the core's L2 cache, with their outputs, while every
-panel passes.
+panel passes. ``product_finished`` applies a convolution's epilogue (bias, residual input, clamp) to each value as
+it leaves the registers, which saves a pass over the output (MobileNet v2 at batch 1: 10.1 to 9.6 ms, measured
+alternating in one process).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ SUB_BYTES = 1 << 19
 
 
 @compiled(fastmath={"contract"})
-def _product(x, rows, k, wp, b0, b1, out, n, sub):
+def _product(x, rows, k, wp, b0, b1, out, n, sub, finish, bias, side, lo, hi):
     """``out`` (flat [rows, n]) columns of panels ``b0:b1`` = ``x`` (flat [rows, k]) times the packed filter ``wp``
-    (flat [panels, k, 32]); rows past a block's last repeat it (computed, then dropped)."""
+    (flat [panels, k, 32]); rows past a block's last repeat it (computed, then dropped). With ``finish``, each value
+    is stored as ``min(max(v + bias[column] + side[row, column], lo), hi)`` (``side`` flat like ``out``, or empty)."""
     block = numba.carray(_stack_block(), (8, PANEL))
+    has_side = side.shape[0] > 0
     for s0 in range(0, rows, sub):
         s1 = min(s0 + sub, rows)
         last = s1 - 1
@@ -60,10 +64,17 @@ def _product(x, rows, k, wp, b0, b1, out, n, sub):
                         block[5, j] += x5 * fv
                         block[6, j] += x6 * fv
                         block[7, j] += x7 * fv
-                # A plain copy (LLVM scalarises arithmetic on the block): the epilogue follows in its own pass.
                 for p in range(min(8, s1 - p0)):
                     d = (p0 + p) * n + ob * PANEL
-                    if width == PANEL:
+                    if finish:
+                        c = ob * PANEL
+                        for j in range(width):
+                            v = block[p, j] + bias[_u(c + j)]
+                            if has_side:
+                                v += side[_u(d + j)]
+                            v = v if (v >= lo) | (v != v) else lo
+                            out[_u(d + j)] = v if (v <= hi) | (v != v) else hi
+                    elif width == PANEL:
                         for j in range(PANEL):
                             out[_u(d + j)] = block[p, j]
                     else:
@@ -95,6 +106,11 @@ def pack(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, p, PANEL).transpose(1, 0, 2)).reshape(-1)
 
 
+_NO_SIDE = np.empty(0, np.float32)
+_NO_BIAS = np.empty(0, np.float32)
+_INF = np.float32(np.inf)
+
+
 def product(x: np.ndarray, wp: np.ndarray, out: np.ndarray, b0: int, b1: int) -> None:
     """``out[:, 32*b0:32*b1] = x @ w`` (those columns, clipped to ``out``'s), with ``wp = pack(w)``; ``x`` is a
     C-contiguous float32 [rows, K] matrix and ``out`` a C-contiguous float32 [rows, N] one.
@@ -106,9 +122,33 @@ def product(x: np.ndarray, wp: np.ndarray, out: np.ndarray, b0: int, b1: int) ->
         >>> out.tolist()
         [[6.0, 9.0]]
     """
+    _run(x, wp, out, b0, b1, False, _NO_BIAS, _NO_SIDE, -_INF, _INF)
+
+
+def product_finished(x: np.ndarray, wp: np.ndarray, out: np.ndarray, b0: int, b1: int, bias: np.ndarray,
+                     side: np.ndarray, lo: np.float32, hi: np.float32) -> None:
+    """``product``, with each value stored as ``min(max(v + bias + side, lo), hi)``: the convolution's epilogue
+    without a second pass over the output (a MobileNet v2 layer's output at 112x112 is several MB).
+
+    ``bias`` has one float32 value per column of ``out``; ``side`` is a C-contiguous float32 array shaped like
+    ``out``, or has no rows.
+
+    Example:
+        >>> w = np.arange(6, dtype=np.float32).reshape(3, 2)
+        >>> out = np.empty((1, 2), np.float32)
+        >>> product_finished(np.ones((1, 3), np.float32), pack(w), out, 0, 1, np.float32([1, -20]),
+        ...                  np.empty((0, 2), np.float32), np.float32(0), np.float32(8))
+        >>> out.tolist()
+        [[7.0, 0.0]]
+    """
+    _run(x, wp, out, b0, b1, True, bias, side.reshape(-1), lo, hi)
+
+
+def _run(x, wp, out, b0, b1, finish, bias, side, lo, hi) -> None:
     rows, k = x.shape
     if rows == 0 or b1 <= b0:
         return
     width = min(b1 * PANEL, out.shape[1]) - b0 * PANEL
     sub = max(8, SUB_BYTES // (4 * (k + width)) // 8 * 8)
-    _product(x.reshape(-1), rows, k, wp, b0, b1, out.reshape(-1), out.shape[1], sub)
+    _product(x.reshape(-1), rows, k, wp, b0, b1, out.reshape(-1), out.shape[1], sub, finish, bias, side,
+             np.float32(lo), np.float32(hi))
