@@ -196,7 +196,6 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
     tiles = -(-length // m)
     rows = n * tiles * (geo.oh if axis == 2 else geo.ow)
     at, bt = _matrices32(m, r)
-    u = constant_transform(f, ("winograd1d", m), lambda: _filter_transform(f, r, m), constant)
     xc = np.ascontiguousarray(xn, np.float32)
     out = np.empty((n, geo.oh, geo.ow, o), np.float32)
     v = np.empty(a * rows * c, np.float32)
@@ -204,9 +203,12 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
     bias, side = epilogue.bias_or_zeros(o), epilogue.side_rows()
     v3 = v.reshape(a, rows, c)
     if constant:
-        up = constant_transform(f, ("winograd1d-panels", m), lambda: [packed_gemm.pack(u[i]) for i in range(a)], True)
+        # Only the panels are kept: U itself would double the memory (50 MiB for Inception v3 at batch 1).
+        up = constant_transform(f, ("winograd1d-panels", m),
+                                lambda: [packed_gemm.pack(ui) for ui in _filter_transform(f, r, m)], True)
         _constant_forward(xc, v3, up, prod, out, axis, m, tiles, lead, at, bt, bias, side, epilogue)
         return out
+    u = constant_transform(f, ("winograd1d", m), lambda: _filter_transform(f, r, m), constant)
     chunks = blas.chunk_bounds(rows, blas.n_chunks(2.0 * rows * a * c * o, per_thread=1))
     blas.parallel_chunks(lambda i: _input(xc, v, chunks[i][0], chunks[i][1], axis, m, tiles, lead, bt,
                                           np.empty(a * c, np.float32)), len(chunks))
