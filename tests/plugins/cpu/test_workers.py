@@ -94,9 +94,26 @@ def test_a_bad_spin_time_names_the_variable(monkeypatch, raw):
         workers._spin_seconds()
 
 
-def test_the_watch_sees_a_change_and_times_out_without_one():
+def test_the_watch_parks_then_sees_a_change_or_times_out():
     watch = workers._Watch()
-    flag = np.zeros(1, np.int64)
-    assert watch.wait(flag, 0) is False
+    flag, parked = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    assert watch.wait(flag.ctypes.data, 0, parked.ctypes.data, 5) is False
     flag[0] = 7
-    assert watch.wait(flag, 0) is (watch._loop is not None)
+    assert watch.wait(flag.ctypes.data, 0, parked.ctypes.data, 6) is watch.available
+    if watch.available:
+        assert parked[0] == 6
+
+
+@needs_two_cores
+def test_a_job_returns_once_its_helper_has_parked_again():
+    # The caller would otherwise take the GIL back while the helper still runs Python, and sleep on it.
+    if not workers._WATCH.available:
+        pytest.skip("no compiled watch here (llvmlite or libc's sched_yield missing): helpers sleep instead")
+    for _ in range(20):
+        (met, _), _ = _two_chunks_that_meet()
+        assert met
+        helpers = workers._helpers
+        ticket = int(helpers.parked[0])
+        # Parked with a ticket newer than the one it held while it worked: it was watching again.
+        workers.parallel_chunks(lambda i: None, 1)
+        assert int(helpers.parked[0]) >= ticket
