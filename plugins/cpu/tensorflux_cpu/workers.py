@@ -49,7 +49,7 @@ def _spin_seconds() -> float:
 # released by then: see _Helpers), then up to `turns` times read flag[0] (atomically, so the compiler reads
 # it anew each turn) and return 1 if it differs from `seen`; else call yield_core() and go on.
 _WATCH_IR = r"""
-define i64 @watch(i64* %flag, i64 %seen, i64 %turns, i64 %yield_addr, i64* %parked, i64 %ticket) {
+define i64 @watch(i64* %flag, i64 %seen, i64 %turns, i64 %yield_addr, i64* %parked, i64 %ticket, i64 %linger) {
 entry:
   store atomic i64 %ticket, i64* %parked release, align 8
   %yield_core = inttoptr i64 %yield_addr to i32 ()*
@@ -61,17 +61,31 @@ loop:
 look:
   %now = load atomic i64, i64* %flag acquire, align 8
   %changed = icmp ne i64 %now, %seen
-  br i1 %changed, label %seen_it, label %pass
+  br i1 %changed, label %stay, label %pass
 pass:
   %ignored = call i32 %yield_core()
   %next = add i64 %i, 1
   br label %loop
+stay:
+  %j = phi i64 [0, %look], [%next_j, %stay_more]
+  %stayed = icmp sge i64 %j, %linger
+  br i1 %stayed, label %seen_it, label %stay_more
+stay_more:
+  %ignored2 = call i32 %yield_core()
+  %next_j = add i64 %j, 1
+  br label %stay
 seen_it:
   ret i64 1
 timeout:
   ret i64 0
 }
 """
+
+
+# A helper that sees a job watches this much longer before it takes the GIL. The caller holds the GIL for
+# several microseconds after posting (until its first chunk enters compiled code), and a thread that asks
+# for the GIL meanwhile sleeps on it and takes 20-40 us to wake here; a little later it is usually free.
+LINGER_SECONDS = 12e-6
 
 
 class _Watch:
@@ -89,6 +103,7 @@ class _Watch:
         self._engine: Any = None  # owns the compiled code
         self._yield_addr = 0
         self._turns = 0
+        self.linger = 0  # turns a helper goes on watching once it sees a job (see LINGER_SECONDS)
         self._lock = threading.Lock()
         self._ready = False
 
@@ -107,7 +122,7 @@ class _Watch:
             engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine())
             engine.finalize_object()
             signature = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
-                                         ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
+                                         ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
             loop = signature(engine.get_function_address("watch"))
         except (ImportError, OSError, AttributeError, RuntimeError):
             return
@@ -115,10 +130,11 @@ class _Watch:
             return
         probe = np.zeros(2, np.int64)
         start = time.perf_counter()
-        loop(probe.ctypes.data, 0, 1000, yield_addr, probe.ctypes.data + 8, 0)
+        loop(probe.ctypes.data, 0, 1000, yield_addr, probe.ctypes.data + 8, 0, 0)
         per_turn = max((time.perf_counter() - start) / 1000, 1e-8)
         self._engine, self._loop, self._yield_addr = engine, loop, yield_addr
         self._turns = max(1, int(seconds / per_turn))
+        self.linger = int(LINGER_SECONDS / per_turn)
 
     @property
     def available(self) -> bool:
@@ -129,12 +145,12 @@ class _Watch:
                     self._ready = True
         return self._loop is not None
 
-    def wait(self, flag: int, seen: int, parked: int = 0, ticket: int = 0) -> bool:
+    def wait(self, flag: int, seen: int, parked: int = 0, ticket: int = 0, linger: int = 0) -> bool:
         """Spin while the int64 at address ``flag`` equals ``seen``; first store ``ticket`` at address ``parked``
         (a scratch slot when 0)."""
         if not self.available:
             return False
-        return bool(self._loop(flag, seen, self._turns, self._yield_addr, parked or _SCRATCH_ADDRESS, ticket))
+        return bool(self._loop(flag, seen, self._turns, self._yield_addr, parked or _SCRATCH_ADDRESS, ticket, linger))
 
 
 _SCRATCH = np.zeros(1, np.int64)
@@ -263,7 +279,7 @@ class _Helpers:
         seen = ticket = 0
         while True:
             ticket += 1
-            if not _WATCH.wait(generation, seen, parked, ticket):
+            if not _WATCH.wait(generation, seen, parked, ticket, _WATCH.linger):
                 with self.wake:
                     self.parked[index] = ticket
                     self.sleeping += 1
