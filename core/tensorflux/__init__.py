@@ -56,6 +56,8 @@ from ._internal.dtypes import (
     int64 as int64,
     string as string,
     uint8 as uint8,
+    uint32 as uint32,
+    uint64 as uint64,
 )
 from ._internal.execution_mode import (
     disable_eager_execution as disable_eager_execution,

@@ -101,3 +101,54 @@ def test_tf_keras_normal_initializers_in_a_tf_graph_draw_tf_values(tfr):
         got = tf.Session().run(["normal:0", "truncated:0", "he:0"])
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [("int32", -5, 100), ("int32", -2**31, 2**31 - 1), ("int64", -5, 10**12),
+                                           ("int64", -2**63, 2**63 - 1)])
+@pytest.mark.parametrize("seed", [[1, 2], [-7, 123456789]])
+def test_stateless_uniform_ints_draw_tf_values(tfr, dtype, lo, hi, seed):
+    import tensorflow
+
+    key, counter = tensorflow.raw_ops.StatelessRandomGetKeyCounter(seed=np.array(seed, np.int32))
+    np_type = getattr(np, dtype)
+    want = tensorflow.raw_ops.StatelessRandomUniformIntV2(shape=[7, 9], key=key, counter=counter, alg=1,
+                                                          minval=np_type(lo), maxval=np_type(hi)).numpy()
+    k, c = apply_op("StatelessRandomGetKeyCounter", np.array(seed, np.int32))
+    drawn = apply_op("StatelessRandomUniformIntV2", np.array([7, 9], np.int32), k, c, np.int32(3), np_type(lo),
+                     np_type(hi))[0]
+    assert drawn.dtype.name == dtype and drawn.shape.as_list() == [7, 9]
+    got = tf.Session().run(drawn)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32", "uint64"])
+def test_stateless_full_range_ints_draw_tf_values(tfr, dtype):
+    import tensorflow
+
+    key, counter = tensorflow.raw_ops.StatelessRandomGetKeyCounter(seed=np.array([3, -4], np.int64))
+    want = tensorflow.raw_ops.StatelessRandomUniformFullIntV2(shape=[5, 3], key=key, counter=counter, alg=3,
+                                                              dtype=getattr(tensorflow, dtype)).numpy()
+    k, c = apply_op("StatelessRandomGetKeyCounter", np.array([3, -4], np.int64))
+    drawn = apply_op("StatelessRandomUniformFullIntV2", np.array([5, 3], np.int64), k, c, np.int32(1), dtype=dtype)[0]
+    got = tf.Session().run(drawn)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("lo, hi", [(5, 5), (6, 5)])
+def test_a_stateless_int_range_must_not_be_empty(lo, hi):
+    k, c = apply_op("StatelessRandomGetKeyCounter", np.array([1, 2], np.int32))
+    drawn = apply_op("StatelessRandomUniformIntV2", np.array([4], np.int32), k, c, np.int32(1), np.int32(lo),
+                     np.int32(hi), name="ints")[0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"op 'ints'.*Need minval < maxval, got {lo} >= {hi}"):
+        tf.Session().run(drawn)
+
+
+def test_threefry_is_refused_naming_the_algorithm():
+    # TF's CPU kernels draw with Philox only ("Unsupported algorithm id: 2"); so does Tensorflux, with a clear error.
+    k, c = apply_op("StatelessRandomGetKeyCounter", np.array([1, 2], np.int32))
+    drawn = apply_op("StatelessRandomUniformFullIntV2", np.array([4], np.int32), k, c, np.int32(2), dtype="uint32",
+                     name="bits")[0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"op 'bits'.*algorithm 2 is not supported.*Philox"):
+        tf.Session().run(drawn)

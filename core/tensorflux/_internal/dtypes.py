@@ -117,6 +117,11 @@ uint64 = DType("uint64", np.uint64, 23, "uint")
 _BY_NAME[uint64.name] = uint64
 _BY_ENUM[uint64.enum] = uint64
 _BY_NP[uint64.np_dtype] = uint64
+# The 32-bit draws of StatelessRandomUniformFullIntV2, in graphs TF wrote; in no family either.
+uint32 = DType("uint32", np.uint32, 22, "uint")
+_BY_NAME[uint32.name] = uint32
+_BY_ENUM[uint32.enum] = uint32
+_BY_NP[uint32.np_dtype] = uint32
 
 
 def as_dtype(value: Any) -> DType:

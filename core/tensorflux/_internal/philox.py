@@ -2,7 +2,9 @@
 stateless_random_ops.py``), so that initializers in graphs TF wrote draw TF's exact values.
 
 One block maps a 128-bit counter and a 64-bit key to four 32-bit words; successive blocks take successive
-counters, and a float is built from a word's low mantissa bits (TF's ``random_distributions.h``). Normals are TF's
+counters, and a float is built from a word's low mantissa bits (TF's ``random_distributions.h``). Integers take one
+word (32-bit types) or two, the first one low (64-bit types): all their bits (``StatelessRandomUniformFullIntV2``),
+or ``minval`` plus the draw modulo ``maxval - minval`` (``StatelessRandomUniformIntV2``). Normals are TF's
 Box-Muller pairs, with the C library's ``log``/``sin``/``cos`` results TF's kernels get; a truncated normal's every
 group of values draws from its own stretch of blocks and keeps the draws within two standard deviations.
 """
@@ -91,6 +93,44 @@ def _uniform(shape: Any, key: Any, counter: Any, alg: Any, *, dtype: Any, ctx: A
         return (bits.view(np.float16) - np.float16(1.0)).reshape(dims)
     bits = ((words & np.uint32(0x7F)) | np.uint32(127 << 7)).astype(np.uint16)  # bfloat16
     return (bits.view(dtype.np_dtype) - dtype.np_dtype.type(1.0)).reshape(dims)
+
+
+def _words64(words: np.ndarray, n: int) -> np.ndarray:
+    """``n`` 64-bit values from pairs of words, the first one low (TF's integer draws; its float64 ones differ)."""
+    pairs = words[: 2 * n].astype(np.uint64).reshape(-1, 2)
+    return pairs[:, 0] | (pairs[:, 1] << np.uint64(32))
+
+
+def _integer_bits(shape: Any, key: Any, counter: Any, alg: Any, dtype: Any, ctx: Any) -> tuple:
+    """``(dims, unsigned draws)``: one word per value for 32-bit dtypes, two for 64-bit ones."""
+    dims, n, key_words, counter_words = _drawing(shape, key, counter, alg, ctx)
+    wide = dtype.np_dtype.itemsize == 8
+    words = philox_blocks(key_words, counter_words, -(-n * (2 if wide else 1) // 4)).reshape(-1)
+    return dims, (_words64(words, n) if wide else words[:n])
+
+
+def _uniform_full_int(shape: Any, key: Any, counter: Any, alg: Any, *, dtype: Any, ctx: Any) -> np.ndarray:
+    dims, bits = _integer_bits(shape, key, counter, alg, dtype, ctx)
+    return bits.view(dtype.np_dtype).reshape(dims)
+
+
+def _uniform_int(shape: Any, key: Any, counter: Any, alg: Any, minval: Any, maxval: Any, *, dtype: Any,
+                 ctx: Any) -> np.ndarray:
+    for name, bound in (("minval", minval), ("maxval", maxval)):
+        if np.ndim(bound) != 0:
+            raise InvalidArgumentError(f"op '{ctx.op_name}' ({ctx.op_type}): {name} must be 0-D, got shape "
+                                       f"{list(np.shape(bound))}")
+    lo, hi = int(minval), int(maxval)
+    if lo >= hi:
+        raise InvalidArgumentError(f"op '{ctx.op_name}' ({ctx.op_type}): Need minval < maxval, got {lo} >= {hi}")
+    dims, bits = _integer_bits(shape, key, counter, alg, dtype, ctx)
+    unsigned = bits.dtype
+    # lo + bits % (hi - lo), with the addition wrapping in the unsigned type as TF's does.
+    mask = (1 << (8 * unsigned.itemsize)) - 1
+    offset = (bits % unsigned.type(hi - lo)).astype(unsigned)
+    with np.errstate(over="ignore"):
+        values = offset + unsigned.type(lo & mask)
+    return values.view(dtype.np_dtype).reshape(dims)
 
 
 def _unit(words: np.ndarray, wide: bool) -> np.ndarray:
@@ -192,8 +232,9 @@ def philox_kernels() -> dict:
     """``{op_name: host kernel}`` for TF's stateless random ops.
 
     Example:
-        >>> sorted(philox_kernels())
-        ['StatelessRandomGetKeyCounter', 'StatelessRandomNormalV2', 'StatelessRandomUniformV2', 'StatelessTruncatedNormalV2']
+        >>> sorted(philox_kernels())[:3]
+        ['StatelessRandomGetKeyCounter', 'StatelessRandomNormalV2', 'StatelessRandomUniformFullIntV2']
     """
     return {"StatelessRandomGetKeyCounter": _key_counter, "StatelessRandomUniformV2": _uniform,
-            "StatelessRandomNormalV2": _normal, "StatelessTruncatedNormalV2": _truncated_normal}
+            "StatelessRandomNormalV2": _normal, "StatelessTruncatedNormalV2": _truncated_normal,
+            "StatelessRandomUniformIntV2": _uniform_int, "StatelessRandomUniformFullIntV2": _uniform_full_int}

@@ -66,6 +66,7 @@ def test_every_op_a_kernel_computes_has_a_table_entry():
     from tensorflux._internal.ops.resource_ops import RESOURCE_OPS
 
     plumbing |= set(RESOURCE_OPS) | {"BroadcastGradientArgs", "StatelessRandomGetKeyCounter", "StatelessRandomUniformV2",
-                                     "StatelessRandomNormalV2", "StatelessTruncatedNormalV2"}
+                                     "StatelessRandomNormalV2", "StatelessTruncatedNormalV2",
+                                     "StatelessRandomUniformIntV2", "StatelessRandomUniformFullIntV2"}
     computed = {k.op for k in kernels_for_device("cpu")} & set(registered_ops())
     assert computed - plumbing <= {info.op for info in OP_INFOS}, sorted(computed - plumbing - {i.op for i in OP_INFOS})

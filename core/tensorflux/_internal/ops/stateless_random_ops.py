@@ -2,8 +2,9 @@
 default ``glorot_uniform``) draw through them, so a meta graph TF 2 wrote holds them in its initializers.
 
 ``StatelessRandomGetKeyCounter`` scrambles a seed into a Philox key and counter (``uint64``) and
-``StatelessRandomUniformV2``, ``StatelessRandomNormalV2`` and ``StatelessTruncatedNormalV2`` draw from them; all give
-TF's exact values (``philox.py``).
+``StatelessRandomUniformV2``, ``StatelessRandomNormalV2``, ``StatelessTruncatedNormalV2``,
+``StatelessRandomUniformIntV2`` and ``StatelessRandomUniformFullIntV2`` draw from them; all give TF's exact values
+(``philox.py``). TF's CPU kernels draw with Philox only, and so does Tensorflux: ThreeFry (algorithm 2) is refused.
 """
 
 from __future__ import annotations
@@ -39,5 +40,13 @@ for _name, _what in (("StatelessRandomNormalV2", "Standard normal values"),
            {"dtype": ("type", dt.float32, (dt.float16, dt.bfloat16, dt.float32, dt.float64)),
             "Tshape": ("type", dt.int32, _IDX)},
            shape=_drawn_shape, doc=f"{_what} drawn from the key and counter, as TF draws them.")
+_INTEGERS = (dt.int32, dt.int64, dt.uint32, dt.uint64)
+define("StatelessRandomUniformIntV2",
+       ["shape: Tshape", "key: uint64", "counter: uint64", "alg: int32", "minval: dtype", "maxval: dtype"],
+       ["output: dtype"], {"dtype": ("type", None, _IDX), "Tshape": ("type", dt.int32, _IDX)},
+       shape=_drawn_shape, doc="Integers in [minval, maxval) drawn from the key and counter, as TF draws them.")
+define("StatelessRandomUniformFullIntV2", ["shape: Tshape", "key: uint64", "counter: uint64", "alg: int32"],
+       ["output: dtype"], {"dtype": ("type", dt.uint64, _INTEGERS), "Tshape": ("type", dt.int32, _IDX)},
+       shape=_drawn_shape, doc="Integers over the dtype's whole range drawn from the key and counter, as TF draws them.")
 not_differentiable("StatelessRandomGetKeyCounter", "StatelessRandomUniformV2", "StatelessRandomNormalV2",
-                   "StatelessTruncatedNormalV2")
+                   "StatelessTruncatedNormalV2", "StatelessRandomUniformIntV2", "StatelessRandomUniformFullIntV2")
