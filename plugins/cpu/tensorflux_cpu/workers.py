@@ -7,7 +7,12 @@ So a helper that finishes a job first watches for the next one for ``TENSORFLUX_
 microseconds (default 1000), in a compiled loop that holds no GIL and yields the core to any other
 runnable thread on every turn, and only then sleeps, as TensorFlow's (Eigen's) pool threads do.
 Picking a job up from the watch takes about 3 us.
-The calling thread waits for a job's last chunk the same way.
+
+The GIL is the other cost: a thread that asks for it while another holds it sleeps on it, and takes
+20-40 us to wake here. So the two sides avoid asking at the same moment. A helper that sees a job
+watches ``LINGER_SECONDS`` longer, while the caller finishes setting up its first chunk and lets go
+of the GIL; and the caller, once every chunk is done, waits (GIL released) until each helper that took
+part has parked in its watch again, rather than take the GIL back while the helper still runs Python.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ class _Watch:
 
     def __init__(self) -> None:
         self._loop: Any = None
-        self._engine: Any = None  # owns the compiled code
+        self._engine: Any = None  # owns the compiled code (and the target machine it was built for)
         self._yield_addr = 0
         self._turns = 0
         self.linger = 0  # turns a helper goes on watching once it sees a job (see LINGER_SECONDS)
@@ -119,7 +124,8 @@ class _Watch:
             llvm.initialize_native_asmprinter()
             module = llvm.parse_assembly(_WATCH_IR)
             module.verify()
-            engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine())
+            machine = llvm.Target.from_default_triple().create_target_machine()
+            engine = llvm.create_mcjit_compiler(module, machine)
             engine.finalize_object()
             signature = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                          ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
@@ -132,7 +138,7 @@ class _Watch:
         start = time.perf_counter()
         loop(probe.ctypes.data, 0, 1000, yield_addr, probe.ctypes.data + 8, 0, 0)
         per_turn = max((time.perf_counter() - start) / 1000, 1e-8)
-        self._engine, self._loop, self._yield_addr = engine, loop, yield_addr
+        self._engine, self._loop, self._yield_addr = (engine, machine), loop, yield_addr
         self._turns = max(1, int(seconds / per_turn))
         self.linger = int(LINGER_SECONDS / per_turn)
 
