@@ -169,12 +169,12 @@ _WATCH = _Watch()
 class _Job:
     """Chunks ``0..n-1`` of ``fn``, taken one at a time by the calling thread and any helper that joins.
 
-    ``done[0]`` becomes 1 (and ``finished`` is set) once every chunk is taken and every thread that
+    ``finished`` (a lock held from the start) is released once every chunk is taken and every thread that
     took part has left its single-threaded section; ``fn`` is dropped then, so no helper still reaches
     the arrays it closes over (reference counts decide updates in place and donation).
     """
 
-    __slots__ = ("fn", "n", "next", "results", "busy", "lock", "finished", "done", "error", "helpers")
+    __slots__ = ("fn", "n", "next", "results", "busy", "lock", "finished", "error", "helpers")
 
     def __init__(self, fn: Callable[[int], Any], n: int) -> None:
         self.fn: Callable[[int], Any] | None = fn
@@ -183,8 +183,9 @@ class _Job:
         self.results: list = [None] * n
         self.busy = 0
         self.lock = threading.Lock()
-        self.finished = threading.Event()
-        self.done = np.zeros(1, np.int64)
+        # A plain lock: an Event (a condition and two locks) cost more to make than the rest of the job's setup.
+        self.finished = threading.Lock()
+        self.finished.acquire()
         self.error: BaseException | None = None
         self.helpers: list = []  # (address of a helper's parked slot, the ticket it held when it joined)
 
@@ -203,8 +204,7 @@ class _Job:
             self.busy -= 1
             if self.busy == 0 and self.next >= self.n:
                 self.fn = None
-                self.done[0] = 1
-                self.finished.set()
+                self.finished.release()
 
     def work(self) -> None:
         while True:
@@ -239,11 +239,12 @@ class _Job:
         here. Waiting, GIL released, for the helper to park (it stores a new ticket once it has let go of
         the GIL) costs about 1 us instead.
         """
-        # Every chunk is taken by now, so no helper joins any more. A helper parks only after it has left.
-        parked_all = all(_WATCH.wait(parked, ticket) for parked, ticket in self.helpers)
-        if not parked_all and not _WATCH.wait(self.done.ctypes.data, 0):
-            self.finished.wait()
-        self.finished.wait()  # set by now (one check): the last thread to leave set it
+        # Every chunk is taken by now, so no helper joins any more. A helper parks only after it has left, so once
+        # all have parked the lock is free; one that has not parked within the watch is waited for on the lock.
+        for parked, ticket in self.helpers:
+            _WATCH.wait(parked, ticket)
+        self.finished.acquire()
+        self.finished.release()
 
 
 class _Helpers:
