@@ -109,11 +109,19 @@ def test_a_job_returns_once_its_helper_has_parked_again():
     # The caller would otherwise take the GIL back while the helper still runs Python, and sleep on it.
     if not workers._WATCH.available:
         pytest.skip("no compiled watch here (llvmlite or libc's sched_yield missing): helpers sleep instead")
+    helpers = workers._pool()
     for _ in range(20):
-        (met, _), _ = _two_chunks_that_meet()
-        assert met
-        helpers = workers._helpers
-        ticket = int(helpers.parked[0])
-        # Parked with a ticket newer than the one it held while it worked: it was watching again.
-        workers.parallel_chunks(lambda i: None, 1)
-        assert int(helpers.parked[0]) >= ticket
+        started = threading.Event()
+        job = workers._Job(lambda i, started=started: started.set() if i else started.wait(5), 2)
+        helpers.post(job)
+        assert job.join()
+        with workers._SECTION:
+            job.work()
+        job.leave()
+        job.wait()
+        helpers.retire(job)
+        assert job.results[0] is True  # a helper took chunk 1 while this thread waited in chunk 0
+        assert job.helpers, "no helper joined"
+        for address, ticket in job.helpers:
+            slot = (address - helpers.parked.ctypes.data) // 8
+            assert int(helpers.parked[slot]) != ticket, f"helper {slot} had not parked when the job returned"
