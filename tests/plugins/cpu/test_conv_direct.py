@@ -238,3 +238,13 @@ def test_empty_convolutions_give_empty_or_zero_results(x_shape, f_shape, dtype):
     df = conv.conv2d_backprop_filter(x, np.array(f_shape), dy, **kw)
     dx = conv.conv2d_backprop_input(np.array(x_shape), f, dy, **kw)
     assert df.shape == f_shape and not df.any() and dx.shape == x_shape and not dx.any()
+
+
+def test_a_single_mid_size_image_is_split_by_rows(monkeypatch):
+    # MobileNet v2's stem at batch 1 (22 MFLOP, below blas's threshold) ran on one core while the other waited.
+    monkeypatch.setattr(blas, "THREADS", 2)
+    stem = conv2d_geometry((1, 224, 224, 3), (3, 3, 3, 32), [1, 2, 2, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
+    bounds = conv_direct._row_tasks(stem, False)
+    assert len(bounds) == 2 and bounds[0][0] == 0 and bounds[-1][1] == stem.oh
+    tiny = conv2d_geometry((1, 16, 16, 3), (3, 3, 3, 8), [1, 1, 1, 1], "SAME", [], "NHWC", [1, 1, 1, 1])
+    assert len(conv_direct._row_tasks(tiny, False)) == 1
