@@ -266,13 +266,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_table(rows: list[dict]) -> None:
-    """The rows as a text table, then each row's error and profile."""
-    header = ["model", "batch", "tensorflux", "tensorflow", "ratio", "tensorflux_idle", "tensorflow_idle", "idle_ratio",
-              "rel_error"]
-    print(f"times: median ms per batch, back to back (blocks of {BLOCK} calls) and one call after a 50 ms pause "
-          "(_idle); ratio: tensorflux / tensorflow")
-    cells = [[_fmt(r.get(h)) for h in header] for r in rows]
+def _print_rows(rows: list[dict], header: list[str], keys: list[str]) -> None:
+    """An aligned table of ``rows`` (the values under ``keys``, titled ``header``), then each row's failures."""
+    cells = [[_fmt(r.get(k)) for k in keys] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(header, *cells)]
     for line in [header] + cells:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
@@ -280,6 +276,16 @@ def print_table(rows: list[dict]) -> None:
         for key in ("tensorflux_error", "tensorflow_error"):
             if key in r:
                 print(f"{r['model']}: {key.split('_')[0]} failed: {r[key]}")
+
+
+def print_table(rows: list[dict]) -> None:
+    """The rows as a text table, then each row's error and profile."""
+    header = ["model", "batch", "tensorflux", "tensorflow", "ratio", "tensorflux_idle", "tensorflow_idle", "idle_ratio",
+              "rel_error"]
+    print(f"times: median ms per batch, back to back (blocks of {BLOCK} calls) and one call after a 50 ms pause "
+          "(_idle); ratio: tensorflux / tensorflow")
+    _print_rows(rows, header, header)
+    for r in rows:
         if "profile" in r:
             total = sum(r["profile"].values())
             print(f"{r['model']}: tensorflux per op type (one traced run, {total * 1e3:.1f} ms in kernels)")
@@ -443,14 +449,7 @@ def print_memory_table(rows: list[dict]) -> None:
     keys = ["model", "batch", "tensorflux_peak", "tensorflow_peak", "peak_ratio", "tensorflux_working",
             "tensorflow_working", "working_ratio", "tensorflux_loaded", "tensorflow_loaded"]
     print("memory: MiB; peak = lifetime peak RSS; working = peak while running - RSS after load; ratio: tfx / tf")
-    cells = [[_fmt(r.get(k)) for k in keys] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(header, *cells)]
-    for line in [header] + cells:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
-    for r in rows:
-        for key in ("tensorflux_error", "tensorflow_error"):
-            if key in r:
-                print(f"{r['model']}: {key.split('_')[0]} failed: {r[key]}")
+    _print_rows(rows, header, keys)
 
 
 def main(argv: list[str] | None = None) -> int:

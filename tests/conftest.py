@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets a fresh default graph. Plugins: pytester, and test isolation (tests/isolation.py)."""
+"""Shared fixtures: every test gets a fresh default graph, and `sess` a Session on it.
+Plugins: pytester, and test isolation (tests/isolation.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ def fresh_graph():
     tf.reset_default_graph()
     yield
     tf.reset_default_graph()
+
+
+@pytest.fixture
+def sess():
+    """A Session on the test's (fresh) default graph, closed afterwards."""
+    s = tf.Session()
+    yield s
+    s.close()
 
 
 def pytest_isolation_drain_state() -> dict:

@@ -12,13 +12,6 @@ import tensorflux as tf
 Pair = collections.namedtuple("Pair", "first second")
 
 
-@pytest.fixture
-def sess():
-    s = tf.Session()
-    yield s
-    s.close()
-
-
 # -- fetches ---------------------------------------------------------------------------------------
 def test_fetch_single_tensor_returns_numpy(sess):
     out = sess.run(tf.constant([[1, 2]]))

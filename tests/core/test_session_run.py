@@ -12,13 +12,6 @@ from tensorflux._internal.session_run import check_feed, fast_key, keyable
 Pair = collections.namedtuple("Pair", "first second")
 
 
-@pytest.fixture
-def sess():
-    s = tf.Session()
-    yield s
-    s.close()
-
-
 def _no_graph_work(sess, monkeypatch):
     """From now on, resolving feeds or compiling a plan fails the test."""
     def refuse(*args, **kwargs):

@@ -6,13 +6,6 @@ import pytest
 import tensorflux as tf
 
 
-@pytest.fixture
-def sess():
-    s = tf.Session()
-    yield s
-    s.close()
-
-
 # -- creation -----------------------------------------------------------------------------------------
 def test_variable_names_shape_dtype_and_ops():
     with tf.name_scope("layer"):

@@ -179,17 +179,7 @@ def _save_for_gradient(then_b: Branch, else_b: Branch) -> None:
 def _effects_run(branch: Branch) -> list:
     # The side effects that computing the branch's outputs from its inputs runs (none where they are fed).
     effects = set(branch.effects())
-    fed = {t.op for t in branch.inputs}
-    seen: set = set()
-    stack = [t.op for t in branch.outputs]
-    while stack:
-        op = stack.pop()
-        if op in seen or op in fed:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return [op for op in branch.graph.get_operations() if op in seen and op in effects]
+    return [op for op in branch.needed_ops() if op in effects]
 
 
 def _gradient_branch(branch: Branch, diff_in: list, diff_out: list, extras: tuple = ()) -> Branch:

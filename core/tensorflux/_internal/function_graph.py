@@ -130,6 +130,20 @@ class Branch:
         """The stateful ops that do more than read a variable: running the function twice would repeat them."""
         return [op for op in self.stateful_ops() if op.type not in _READS]
 
+    def needed_ops(self) -> list:
+        """The ops the outputs need (through data and control inputs), in creation order, less the inputs' own."""
+        fed = {t.op for t in self.inputs}
+        seen: set = set()
+        stack = [t.op for t in self.outputs]
+        while stack:
+            op = stack.pop()
+            if op in seen or op in fed:
+                continue
+            seen.add(op)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+        return sorted(seen, key=lambda o: o._id)
+
 
 def _is_snapshot(tensor: Tensor) -> bool:
     # A ref variable's ``read`` snapshot (``variables.Variable``), which its conversion to a tensor gives.

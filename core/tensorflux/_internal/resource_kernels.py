@@ -210,35 +210,36 @@ def _dense_apply(fn: Callable, n_slots: int) -> Callable:
     return apply
 
 
-def _sparse_momentum(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, momentum: Any, *, use_nesterov: bool,
-                     ctx: Any) -> tuple:
+def _sparse_update(var: Any, accum: Any, grad: Any, indices: Any, ctx: Any, update: Callable) -> tuple:
+    """Under the variable's lock, copies of the variable and its accumulator, ``update(value, acc, rows, grad)`` on the
+    gathered rows (``grad`` shaped one row per index), then both written back."""
     v, a = _slot(var, ctx), _slot(accum, ctx)
     with v.lock:
         value, flat = _rows(v, indices, ctx)
         acc = np.array(_read(a, ctx), copy=True)
         value = np.array(value, copy=True)
-        grad = np.asarray(grad).reshape((flat.size,) + value.shape[1:])
-        acc[flat] = acc[flat] * momentum + grad
-        step = grad * lr + acc[flat] * momentum * lr if use_nesterov else acc[flat] * lr
-        value[flat] -= step
+        update(value, acc, flat, np.asarray(grad).reshape((flat.size,) + value.shape[1:]))
         a.assign(acc, True)
         v.assign(value, True)
     return ()
+
+
+def _sparse_momentum(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, momentum: Any, *, use_nesterov: bool,
+                     ctx: Any) -> tuple:
+    def update(value, acc, flat, grad):
+        acc[flat] = acc[flat] * momentum + grad
+        value[flat] -= grad * lr + acc[flat] * momentum * lr if use_nesterov else acc[flat] * lr
+
+    return _sparse_update(var, accum, grad, indices, ctx, update)
 
 
 def _sparse_adagrad(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, *, update_slots: bool, ctx: Any) -> tuple:
-    v, a = _slot(var, ctx), _slot(accum, ctx)
-    with v.lock:
-        value, flat = _rows(v, indices, ctx)
-        acc = np.array(_read(a, ctx), copy=True)
-        value = np.array(value, copy=True)
-        grad = np.asarray(grad).reshape((flat.size,) + value.shape[1:])
+    def update(value, acc, flat, grad):
         if update_slots:
             acc[flat] += grad * grad
         value[flat] -= lr * grad / np.sqrt(acc[flat])
-        a.assign(acc, True)
-        v.assign(value, True)
-    return ()
+
+    return _sparse_update(var, accum, grad, indices, ctx, update)
 
 
 def resource_kernels() -> dict[str, Callable]:

@@ -48,21 +48,7 @@ class ResourceVariable(Variable):
         array([2., 3.], dtype=float32)
     """
 
-    @classmethod
-    def _from_graph_elements(cls, ref: Tensor, initializer: Operation, snapshot: Tensor,
-                             initial_value: Tensor | None = None, trainable: bool = True) -> "ResourceVariable":
-        """Wrap an imported ``VarHandleOp`` (``ref``), its initializer and its read as a variable; adds no ops."""
-        if ref.op.type != "VarHandleOp":
-            raise TypeError(f"ResourceVariable._from_graph_elements: '{ref.name}' is produced by a {ref.op.type} op, "
-                            "expected a VarHandleOp")
-        var = cls.__new__(cls)
-        var._ref = ref
-        var._initializer_op = initializer
-        var._snapshot = snapshot
-        var._initial_value = initial_value
-        var._trainable = trainable
-        ref.op._variable = var
-        return var
+    _REF_OP = "VarHandleOp"  # what ``Variable._from_graph_elements`` expects ``ref`` to come from
 
     @classmethod
     def _create(cls, initial_value: Any, name: str, dtype: Any = None, trainable: bool = False,

@@ -61,6 +61,8 @@ class Variable:
             collections.append(GraphKeys.TRAINABLE_VARIABLES)
         graph.add_to_collections(collections, self)
 
+    _REF_OP = "VariableV2"  # the op a wrapped ``ref`` must come from (ResourceVariable: VarHandleOp)
+
     @classmethod
     def _from_graph_elements(cls, ref: Tensor, initializer: Operation, snapshot: Tensor,
                              initial_value: Tensor | None = None, trainable: bool = True) -> "Variable":
@@ -77,9 +79,9 @@ class Variable:
             >>> w.name, w.initializer.name
             ('v:0', 'v/Assign')
         """
-        if ref.op.type != "VariableV2":
-            raise TypeError(f"Variable._from_graph_elements: '{ref.name}' is produced by a {ref.op.type} op, "
-                            "expected a VariableV2 op")
+        if ref.op.type != cls._REF_OP:
+            raise TypeError(f"{cls.__name__}._from_graph_elements: '{ref.name}' is produced by a {ref.op.type} op, "
+                            f"expected a {cls._REF_OP} op")
         var = cls.__new__(cls)
         var._ref = ref
         var._initializer_op = initializer

@@ -66,6 +66,22 @@ def chunk_bounds(total: int, chunks: int) -> list[tuple[int, int]]:
     return bounds
 
 
+# A convolution from this many floating-point operations is split across the threads even below PARALLEL_MIN_FLOPS:
+# at batch 1 a layer of 0.1-0.4 ms on one core (Inception v3's 35x35 1x1s, MobileNet v2's stem) otherwise leaves the
+# other core idle, and a job costs the helpers only 20-40 us.
+CONV_PARALLEL_MIN_FLOPS = 2**23
+
+
+def conv_worth_splitting(flops: float) -> bool:
+    """Whether a convolution of ``flops`` that ``n_chunks`` keeps whole should still use every thread.
+
+    Example:
+        >>> conv_worth_splitting(1e3)
+        False
+    """
+    return THREADS > 1 and flops >= min(CONV_PARALLEL_MIN_FLOPS, PARALLEL_MIN_FLOPS)
+
+
 def n_chunks(flops: float, min_chunk_flops: float | None = None, per_thread: int = 2) -> int:
     """How many chunks to cut ``flops`` of work into: 1 when small, up to ``per_thread`` per thread.
 

@@ -14,13 +14,6 @@ import pytest
 import tensorflux as tf
 
 
-@pytest.fixture
-def sess():
-    s = tf.Session()
-    yield s
-    s.close()
-
-
 def _rng(seed=0):
     return np.random.default_rng(seed)
 

@@ -53,20 +53,6 @@ def output_arg(op: Operation, index: int) -> tuple[str, int]:
     raise ExportError(f"op '{op.name}' ({op.type}) has no output {index}")
 
 
-def _reachable(outputs: list, inputs: set) -> list:
-    """The ops that ``outputs`` need (through data and control inputs), in creation order, less the inputs."""
-    seen: set = set()
-    stack = [t.op for t in outputs]
-    while stack:
-        op = stack.pop()
-        if op in seen or op in inputs:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return sorted(seen, key=lambda o: o._id)
-
-
 def _stateful(*branches: Branch) -> bool:
     # TF's stateless forms promise that rerunning or pruning the call changes nothing: not so with variables'
     # updates or random draws inside, which TF runs through its stateful If and While.
@@ -135,7 +121,7 @@ class LibraryWriter:
         for op in inputs:
             if op.type != "Placeholder":
                 raise ExportError(f"function '{name}': input '{op.name}' is a {op.type}, not a placeholder")
-        ops = _reachable(branch.outputs, set(inputs))
+        ops = branch.needed_ops()
         taken = {op.name.lower() for op in ops}
         args: dict[Operation, str] = {}
         for i, (op, t) in enumerate(zip(inputs, branch.inputs)):

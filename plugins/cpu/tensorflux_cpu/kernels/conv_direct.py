@@ -302,18 +302,13 @@ def _tasks(geo):
     return blas.chunk_bounds(n, max(1, min(n, blas.n_chunks(geo.flops(), per_thread=4))))
 
 
-# A single image from this many floating-point operations is split by rows even below blas's threshold: MobileNet
-# v2's stem (224x224x3 -> 112x112x32, 3x3/2, 22 MFLOP) took 0.38 ms on one core while the other waited.
-ROWS_PARALLEL_MIN_FLOPS = 1 << 23
-
-
 def _row_tasks(geo, pool):
     """Bounds of output rows numbered over the whole batch, one pair per task: whole images where there are enough
     to go round (each task pads each of its images once), else runs of rows (pairs of rows with ``pool``), so that
     a batch of one still keeps every thread busy (ResNet-50's 7x7/2 stem: 2.5 ms on one core)."""
     n, oh = geo.in_shape[0], geo.oh
     chunks = max(1, blas.n_chunks(geo.flops(), per_thread=4))
-    if chunks == 1 and n == 1 and geo.flops() >= ROWS_PARALLEL_MIN_FLOPS:
+    if chunks == 1 and n == 1 and blas.conv_worth_splitting(geo.flops()):  # MobileNet v2's stem: 0.38 ms on one core
         chunks = blas.THREADS
     if n >= chunks or oh < 2:
         return [(a * oh, b * oh) for a, b in blas.chunk_bounds(n, min(n, chunks))]

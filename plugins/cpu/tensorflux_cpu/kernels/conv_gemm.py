@@ -40,10 +40,6 @@ BLOCK_BYTES = 1 << 21
 MIN_ROWS = 128
 # Output channels per thread, at least, where the channels are split instead of the pixels.
 MIN_COLUMNS = 64
-# Products from this many floating-point operations are split across the threads even below blas's general
-# threshold: Inception v3's 1x1 convolutions on 35x35 at batch 1 (about 0.3 ms each on one core) otherwise
-# leave the second core idle.
-PARALLEL_MIN_FLOPS = 1 << 23
 _INF = np.float32(np.inf)
 
 
@@ -261,7 +257,7 @@ def plan(m: int, k: int, o: int, gathered: bool) -> tuple[list, list]:
     """
     flops = 2.0 * m * k * o
     tasks = blas.n_chunks(flops, per_thread=2)
-    if tasks == 1 and flops >= min(PARALLEL_MIN_FLOPS, blas.PARALLEL_MIN_FLOPS):
+    if tasks == 1 and blas.conv_worth_splitting(flops):
         tasks = blas.THREADS
     blocks = tasks
     if gathered:  # cache-sized patch matrices, but not so small that packing the filter dominates

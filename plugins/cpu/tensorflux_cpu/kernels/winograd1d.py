@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import blas
 from ..jit import compiled
-from . import conv_gemm, packed_gemm
+from . import packed_gemm
 from .conv_direct import _max, _u, wide_vectors
 from .conv_gemm import Epilogue, _min, constant_transform
 
@@ -221,12 +221,11 @@ def forward(xn, f, geo, epilogue: Epilogue, constant: bool = False):
 
 def _tasks(flops: float) -> int:
     """How many tasks to cut a constant-filter convolution into: a multiple of the thread count (a task left over
-    runs on one core while the other waits), twice that from ``conv_gemm.PARALLEL_MIN_FLOPS`` up, so that a thread
-    slowed by another process takes fewer."""
-    least = min(conv_gemm.PARALLEL_MIN_FLOPS, blas.PARALLEL_MIN_FLOPS)
-    if blas.THREADS == 1 or flops < least:
+    runs on one core while the other waits), twice that for four times ``blas.conv_worth_splitting``'s least work,
+    so that a thread slowed by another process takes fewer."""
+    if not blas.conv_worth_splitting(flops):
         return 1
-    return blas.THREADS * (2 if flops >= 4 * least else 1)
+    return blas.THREADS * (2 if blas.conv_worth_splitting(flops / 4) else 1)
 
 
 def _constant_forward(xc, v3, up, prod, out, axis, m, tiles, lead, at, bt, bias, side, epilogue):
