@@ -3,14 +3,16 @@
     python benchmarks/allreduce.py            # launches itself under mpiexec -n 2 (and -n 1 for scaling)
     python benchmarks/allreduce.py --json
 
-Buffers of 1, 4, 16 and 64 MB of float32 are reduced three ways on the same arrays: mpi4py's
-``Comm.Allreduce`` (the baseline), the ``MpiAllreduce`` op summing (``average=False``) and averaging, both
-run through ``tf.Session``. Each op is timed against raw calls in --rounds rounds of one call each, in a
-random order (every call after a Barrier), so load from other processes falls on both alike; the table
-gives the medians, the median of the per-round ratios, the ratio of the fastest quartiles, and each
-call's interquartile range. The raw call reduces into an output buffer allocated as the op's are (whole
-huge pages), so neither wins by its allocator. The average is compared with the raw
-sum: averaging is the op's extra work, not the baseline's. Scaling efficiency is an MLP training step's
+Buffers of 1, 4, 16 and 64 MB of float32 (``--sizes``) are reduced on the same input arrays by mpi4py's
+``Comm.Allreduce`` and by the ``MpiAllreduce`` op, summing (``average=False``) and averaging, through
+``tf.Session``. There are two baselines: "raw" reduces into an output allocated as the op allocates its
+own (whole huge pages from 512 KiB), so the op cannot win by its allocator; "plain" reduces into
+``np.empty_like``, as plain mpi4py code does. Each op is timed with both in --rounds rounds of one call
+each, in a random order (every call after a Barrier), so load from other processes falls on all alike.
+The table gives throughput from the medians and the op's speed over each baseline's (ratio of the medians
+and median of the per-round ratios); ``--json`` adds the ratio of the fastest quartiles and each call's
+interquartile range. The average is compared with the raw sum: averaging is the op's extra work, not the
+baseline's. Scaling efficiency is an MLP training step's
 samples/s on 2 ranks (each rank a full batch, Horovod's weak scaling) over 2x the samples/s of 1 rank.
 """
 
@@ -39,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=60, help="timed rounds per buffer (medians reported)")
     parser.add_argument("--steps", type=int, default=200, help="timed training steps for the scaling figure")
     parser.add_argument("--ranks", type=int, default=2, help="ranks for the allreduce and scaling runs")
+    parser.add_argument("--sizes", type=lambda v: [float(x) for x in v.split(",")], default=list(SIZES_MB),
+                        help="buffer sizes in MB, comma-separated (default 1,4,16,64)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-scaling", action="store_true", help="measure the allreduce alone")
     parser.add_argument("--worker", choices=("allreduce", "train"), help=argparse.SUPPRESS)
@@ -79,9 +83,10 @@ def _spread(times: list) -> list:
 
 
 def _huge_page_empty(like: np.ndarray) -> np.ndarray:
-    """An array like ``like`` in whole 2 MiB huge pages, as the op allocates its outputs (Linux; else numpy's)."""
+    """An array like ``like`` in whole 2 MiB huge pages from 512 KiB on, as the op allocates its outputs
+    (Linux; else numpy's)."""
     huge = 2 << 20
-    if like.nbytes < huge or not hasattr(mmap, "MADV_HUGEPAGE"):
+    if like.nbytes < 512 << 10 or not hasattr(mmap, "MADV_HUGEPAGE"):
         return np.empty_like(like)
     length = -(-like.nbytes // huge) * huge
     region = mmap.mmap(-1, length + huge, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
@@ -90,47 +95,52 @@ def _huge_page_empty(like: np.ndarray) -> np.ndarray:
     return np.frombuffer(region, like.dtype, count=like.size, offset=start).reshape(like.shape)
 
 
-def _times_for(mb: int, rounds: int, comm, mpi) -> dict:
-    data = np.random.default_rng(comm.Get_rank()).random((mb << 20) // 4, dtype=np.float32)
-    # The raw call's output is allocated as the op allocates its own: huge pages speed up Open MPI's
-    # shared-memory copies, and with numpy's allocation the op would win by its allocator alone.
-    out = _huge_page_empty(data)
+def _times_for(mb: float, rounds: int, comm, mpi) -> dict:
+    data = np.random.default_rng(comm.Get_rank()).random(int(mb * 2**20) // 4, dtype=np.float32)
+    # Two baselines: mpi4py's call into an output allocated as the op allocates its own (huge pages help
+    # Open MPI's shared-memory copies, and with numpy's allocation the op would win by its allocator alone),
+    # and the same call into np.empty_like, as plain mpi4py code allocates it.
+    out, plain_out = _huge_page_empty(data), np.empty_like(data)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [data.size])
         [summed] = tf.distribute.allreduce([x], average=False)
         [averaged] = tf.distribute.allreduce([x], average=True)
         with tf.Session() as sess:
-            # The same input array for all; the raw call reduces into one preallocated output, as the op
+            # The same input array for all; the raw calls reduce into preallocated outputs, as the op
             # reuses its output buffer once the last result is dropped (the results here are). Each op is
-            # paired with raw calls alone: the sum and average ops share their output buffer, so timed
+            # timed with raw calls alone: the sum and average ops share their output buffer, so timed
             # together each would often find it in the cache where the raw call's was evicted.
-            raw = {"raw": lambda: comm.Allreduce(data, out, op=mpi.SUM)}
-            pairs = {name: _alternating_times({**raw, name: lambda op=op: sess.run(op, {x: data})}, rounds, comm)
-                     for name, op in (("sum", summed), ("avg", averaged))}
-    return {"raw": pairs["sum"]["raw"], "sum": pairs["sum"]["sum"], "raw_avg": pairs["avg"]["raw"],
-            "avg": pairs["avg"]["avg"]}
+            raw = {"raw": lambda: comm.Allreduce(data, out, op=mpi.SUM),
+                   "plain": lambda: comm.Allreduce(data, plain_out, op=mpi.SUM)}
+            groups = {name: _alternating_times({**raw, name: lambda op=op: sess.run(op, {x: data})}, rounds, comm)
+                      for name, op in (("sum", summed), ("avg", averaged))}
+    return {f"{name}/{variant}": t for name, group in groups.items() for variant, t in group.items()}
 
 
-def _allreduce_worker(rounds: int) -> dict:
+def _ratios(times: dict, op: str, base: str) -> dict:
+    """The baseline's time over the op's, three ways: of the medians, the median of the per-round ratios
+    (calls of one round saw alike load: less noisy), and of the fastest quartiles (the calls no other
+    process interrupted, on a loaded machine)."""
+    ops, bases = times[f"{op}/{op}"], times[f"{op}/{base}"]
+    return {"medians": statistics.median(bases) / statistics.median(ops),
+            "per_round": statistics.median(b / o for b, o in zip(bases, ops)),
+            "q1": _q1(bases) / _q1(ops)}
+
+
+def _allreduce_worker(rounds: int, sizes: list) -> dict:
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
     rows = []
-    for mb in SIZES_MB:
+    for mb in sizes:
         times = _times_for(mb, rounds, comm, MPI)
-        med = {name: statistics.median(t) for name, t in times.items()}
-        nbytes = mb << 20
+        nbytes = int(mb * 2**20)
+        gbps = {key.replace("/", "_"): nbytes / statistics.median(t) / 1e9 for key, t in times.items()}
         rows.append({
-            "mb": mb, "raw_gbps": nbytes / med["raw"] / 1e9, "op_sum_gbps": nbytes / med["sum"] / 1e9,
-            "op_avg_gbps": nbytes / med["avg"] / 1e9, "sum_vs_raw": med["raw"] / med["sum"],
-            "avg_vs_raw": med["raw_avg"] / med["avg"],
-            # Ratios of the calls of one round, whose load was alike: less noisy than the ratio of medians.
-            "sum_vs_raw_per_round": statistics.median(r / o for r, o in zip(times["raw"], times["sum"])),
-            "avg_vs_raw_per_round": statistics.median(r / o for r, o in zip(times["raw_avg"], times["avg"])),
-            # The fastest quarter of each: on a loaded machine the calls no other process interrupted.
-            "sum_vs_raw_q1": _q1(times["raw"]) / _q1(times["sum"]),
-            "avg_vs_raw_q1": _q1(times["raw_avg"]) / _q1(times["avg"]),
-            "iqr_ms": {name: _spread(t) for name, t in times.items() if name != "raw_avg"},
+            "mb": mb, "gbps": gbps,
+            # The average is compared with the raw *sum*: averaging is the op's extra work, not the baseline's.
+            "ratios": {f"{op}_vs_{base}": _ratios(times, op, base) for op in ("sum", "avg") for base in ("raw", "plain")},
+            "iqr_ms": {key: _spread(t) for key, t in times.items()},
         })
     return {"ranks": comm.Get_size(), "rounds": rounds, "allreduce": rows}
 
@@ -174,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         tf.distribute.init()
-        result = _allreduce_worker(args.rounds) if args.worker == "allreduce" else _train_worker(args.steps)
+        result = _allreduce_worker(args.rounds, args.sizes) if args.worker == "allreduce" else _train_worker(args.steps)
         if tf.distribute.is_chief():
             print(json.dumps(result), flush=True)
         return 0
-    report = _launch(args.ranks, "--worker", "allreduce", "--rounds", str(args.rounds))
+    report = _launch(args.ranks, "--worker", "allreduce", "--rounds", str(args.rounds),
+                     "--sizes", ",".join(map(str, args.sizes)))
     if not args.no_scaling:
         one = _launch(1, "--worker", "train", "--steps", str(args.steps))["samples_per_s"]
         many = _launch(args.ranks, "--worker", "train", "--steps", str(args.steps))["samples_per_s"]
@@ -187,16 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"allreduce across {report['ranks']} ranks, float32, {args.rounds} alternating rounds; GB/s of the medians; "
-          "ratios to raw: of the medians / median of per-round ratios / of the fastest quartiles; IQR of a call, ms")
-    print(f"{'MB':>4} {'mpi4py GB/s':>12} {'op sum GB/s':>12} {'sum/raw':>16} {'op avg GB/s':>12} {'avg/raw':>16}"
-          f"  {'IQR raw':>13} {'IQR sum':>13} {'IQR avg':>13}")
+    print(f"allreduce across {report['ranks']} ranks, float32, {args.rounds} alternating rounds. GB/s of the medians "
+          "(raw: mpi4py into an output allocated as the op's; plain: into np.empty_like); op/baseline speed, "
+          "as the ratio of the medians / the median of the per-round ratios")
+    print(f"{'MB':>4} {'raw GB/s':>9} {'plain GB/s':>11} {'sum GB/s':>9} {'avg GB/s':>9}   {'sum/raw':>9} {'avg/raw':>9}"
+          f" {'sum/plain':>9} {'avg/plain':>9}")
     for r in report["allreduce"]:
-        iqr = "".join(f"  {lo:>6.2f}-{hi:<6.2f}" for lo, hi in (r["iqr_ms"][k] for k in ("raw", "sum", "avg")))
-        ratios = {k: f"{r[f'{k}_vs_raw']:.2f}/{r[f'{k}_vs_raw_per_round']:.2f}/{r[f'{k}_vs_raw_q1']:.2f}"
-                  for k in ("sum", "avg")}
-        print(f"{r['mb']:>4} {r['raw_gbps']:>12.2f} {r['op_sum_gbps']:>12.2f} {ratios['sum']:>16} "
-              f"{r['op_avg_gbps']:>12.2f} {ratios['avg']:>16}{iqr}")
+        g, ratios = r["gbps"], r["ratios"]
+        pair = {k: f"{v['medians']:.2f}/{v['per_round']:.2f}" for k, v in ratios.items()}
+        print(f"{r['mb']:>4g} {g['sum_raw']:>9.2f} {g['sum_plain']:>11.2f} {g['sum_sum']:>9.2f} {g['avg_avg']:>9.2f}   "
+              f"{pair['sum_vs_raw']:>9} {pair['avg_vs_raw']:>9} {pair['sum_vs_plain']:>9} {pair['avg_vs_plain']:>9}")
     if not args.no_scaling:
         s = report["scaling"]
         print(f"scaling: {one:.0f} samples/s on 1 rank, {many:.0f} on {args.ranks}: efficiency {s['efficiency']:.2f}")

@@ -57,11 +57,34 @@ def max_expanded_bytes() -> int:
         1073741824
         >>> del os.environ["TENSORFLUX_MAX_EXPANDED_BYTES"]
     """
-    raw = os.environ.get("TENSORFLUX_MAX_EXPANDED_BYTES", "").strip().upper()
+    return _byte_count("TENSORFLUX_MAX_EXPANDED_BYTES", DEFAULT_MAX_EXPANDED_BYTES, "268435456 or 256M")
+
+
+DEFAULT_ALLREDUCE_RING_BYTES = 8 * 2**20
+
+
+def allreduce_ring_bytes() -> int:
+    """TENSORFLUX_ALLREDUCE_RING_BYTES: the smallest fused buffer tf.distribute reduces with its ring over MPI
+    point-to-point rather than with MPI_Allreduce (default 8M); read once, by ``tf.distribute.init``.
+
+    Example:
+        >>> import os
+        >>> from tensorflux._internal import config
+        >>> os.environ["TENSORFLUX_ALLREDUCE_RING_BYTES"] = "4M"
+        >>> config.allreduce_ring_bytes()
+        4194304
+        >>> del os.environ["TENSORFLUX_ALLREDUCE_RING_BYTES"]
+    """
+    return _byte_count("TENSORFLUX_ALLREDUCE_RING_BYTES", DEFAULT_ALLREDUCE_RING_BYTES, "8388608 or 8M")
+
+
+def _byte_count(name: str, default: int, example: str) -> int:
+    """Environment variable ``name`` as a byte count: an integer with an optional K, M or G suffix (powers of 1024)."""
+    raw = os.environ.get(name, "").strip().upper()
     if not raw:
-        return DEFAULT_MAX_EXPANDED_BYTES
+        return default
     scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(raw[-1], 1)
     digits = raw[:-1] if scale > 1 else raw
     if not digits.isdigit():
-        raise ValueError(f"TENSORFLUX_MAX_EXPANDED_BYTES must be a byte count such as 268435456 or 256M, got {raw!r}")
+        raise ValueError(f"{name} must be a byte count such as {example}, got {raw!r}")
     return int(digits) * scale

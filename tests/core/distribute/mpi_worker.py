@@ -58,6 +58,68 @@ def recycling() -> None:
             again=[sorted(set(v.ravel().tolist())) for v in again], ints=ints.tolist())
 
 
+def ring() -> None:
+    """Every dtype, size and path of allreduce_arrays through the ring (the test sets
+    TENSORFLUX_ALLREDUCE_RING_BYTES=0, so every buffer takes it), against MPI's own Allreduce of the same
+    arrays. Reports what went wrong, as strings, and the digest of each result, to compare across ranks."""
+    import hashlib
+
+    from mpi4py import MPI
+
+    from tensorflux._internal.distribute import comm as _comm
+
+    world, n, r = MPI.COMM_WORLD, tf.distribute.size(), tf.distribute.rank()
+    rng = np.random.default_rng(r)
+    wrong, digests = [], []
+
+    def check(name, got, want, exact, magnitude=None):
+        # Floats summed in another order than MPI's differ by rounding only: a few ulps of the sum of |x|.
+        ok = np.array_equal(got, want) if exact else bool(
+            np.all(np.abs(got - want) <= 4 * n * np.finfo(want.dtype).eps * magnitude))
+        if not ok or got.dtype != want.dtype or got.shape != want.shape:
+            wrong.append(f"{name}: got {got.ravel()[:4]} ({got.dtype}, {got.shape}), want {want.ravel()[:4]}")
+        digests.append(hashlib.sha256(np.ascontiguousarray(got).tobytes()).hexdigest())
+
+    def mpi_sum(x):
+        total = np.empty_like(x)
+        world.Allreduce(np.ascontiguousarray(x), total, op=MPI.SUM)
+        return total
+
+    for dtype in (np.float32, np.float64, np.int32, np.int64):
+        exact = np.dtype(dtype).kind == "i"
+        # Fewer elements than ranks (empty chunks), sizes that do not divide by the rank count, and one
+        # large enough for huge-page buffers.
+        for count in (1, 3, 7, 1000, 2**17 + 3):
+            x = (rng.standard_normal(count) * 100).astype(dtype)
+            before = x.copy()
+            total, magnitude = mpi_sum(x), mpi_sum(np.abs(x))
+            mean = total // n if exact else total * dtype(1.0 / n)
+            check(f"sum {dtype.__name__}[{count}]", tf.distribute.allreduce_arrays([x], average=False)[0], total, exact,
+                  magnitude)
+            check(f"mean {dtype.__name__}[{count}]", tf.distribute.allreduce_arrays([x])[0], mean, exact, magnitude)
+            if not np.array_equal(x, before):
+                wrong.append(f"{dtype.__name__}[{count}]: the input changed")
+            donated = x.copy()
+            [out] = tf.distribute.allreduce_arrays([donated], in_place=True)
+            check(f"donated mean {dtype.__name__}[{count}]", out, mean, exact, magnitude)
+            if out is not donated:
+                wrong.append(f"donated {dtype.__name__}[{count}]: reduced into a new buffer")
+        # A fused bucket: a matrix, a non-contiguous view and a scalar-sized array in one buffer.
+        parts = [(rng.standard_normal((30, 50)) * 10).astype(dtype), (rng.standard_normal((40, 6)) * 10).astype(dtype)[:, ::2],
+                 np.array([r + 1], dtype)]
+        fused = tf.distribute.allreduce_arrays(parts, average=False)
+        for i, (part, got) in enumerate(zip(parts, fused)):
+            check(f"fused {dtype.__name__} part {i}", got, mpi_sum(part), exact, mpi_sum(np.abs(part)))
+    # Through the graph: the kernel's path.
+    x = tf.placeholder(tf.float32, [5000])
+    [mean_op] = tf.distribute.allreduce([x])
+    feed = rng.standard_normal(5000).astype(np.float32)
+    with tf.Session() as sess:
+        check("op mean", sess.run(mean_op, {x: feed}), mpi_sum(feed) * np.float32(1.0 / n), False,
+              mpi_sum(np.abs(feed)))
+    _report(wrong=wrong, digests=digests, ring_bytes=_comm._state["ring_bytes"])
+
+
 def broadcast() -> None:
     tf.set_random_seed(100 + tf.distribute.rank())  # a different initial value on every rank
     w = tf.Variable(tf.random_normal([4]))
@@ -101,9 +163,11 @@ if __name__ == "__main__":
         allreduce()
     elif mode == "recycling":
         recycling()
+    elif mode == "ring":
+        ring()
     elif mode == "broadcast":
         broadcast()
     elif mode == "regression":
         regression(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else -1)
     else:
-        sys.exit(f"mpi_worker: unknown mode {mode!r}; expected allreduce, recycling, broadcast or regression")
+        sys.exit(f"mpi_worker: unknown mode {mode!r}; expected allreduce, recycling, ring, broadcast or regression")

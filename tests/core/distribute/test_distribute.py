@@ -42,10 +42,14 @@ def _skip_reason() -> str | None:
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 
 
-def _launch(ranks: int, *args: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+def _launch(ranks: int, *args: str, timeout: float = TIMEOUT_S, env: dict | None = None,
+            cmd: list | None = None) -> subprocess.CompletedProcess:
+    """``mpiexec -n ranks python *args`` (or ``mpiexec *cmd``), with ``env`` added to the environment."""
     # As root Open MPI refuses to start without these; --oversubscribe allows more ranks than cores.
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
-    cmd = [_mpiexec(), "--allow-run-as-root", "--oversubscribe", "-n", str(ranks), sys.executable, *args]
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", **(env or {}))
+    cmd = [_mpiexec(), "--allow-run-as-root", "--oversubscribe",
+           *(cmd or ["-n", str(ranks), sys.executable, *args])]
     try:
         return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:

@@ -14,11 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
+from .ring import chunk_width, ring_allreduce
+
 # Environment variables MPI launchers set in every rank (Open MPI, PMIx, MPICH/Hydra, Slurm's PMI).
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK")
 _LOCAL_RANK_VARS = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
 
-_state: dict[str, Any] = {"comm": None, "initialized": False, "local_rank": 0, "mpi": None, "size": 1}
+_state: dict[str, Any] = {"comm": None, "initialized": False, "local_rank": 0, "mpi": None, "rank": 0,
+                          "ring": None, "ring_bytes": 0, "size": 1}
+
+# The dtypes the ring reduces (numpy's addition is MPI_SUM's on these); any other goes through MPI_Allreduce.
+_RING_DTYPES = frozenset(np.dtype(t) for t in ("float32", "float64", "int32", "int64"))
 
 
 def launched_by_mpi() -> bool:
@@ -40,9 +47,22 @@ def init() -> None:
         return
     comm = MPI.COMM_WORLD
     local = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    # The size is fixed for the job: read once here, not on every collective.
-    _state.update(comm=comm, initialized=True, local_rank=local.Get_rank(), mpi=MPI, size=comm.Get_size())
+    ring_bytes = config.allreduce_ring_bytes()
+    _same_on_every_rank(comm, MPI, "TENSORFLUX_ALLREDUCE_RING_BYTES", ring_bytes)
+    # The size is fixed for the job: read once here, not on every collective. The ring gets a communicator
+    # of its own, so its point-to-point messages never meet the user's.
+    _state.update(comm=comm, initialized=True, local_rank=local.Get_rank(), mpi=MPI, rank=comm.Get_rank(),
+                  ring=comm.Dup(), ring_bytes=ring_bytes, size=comm.Get_size())
     local.Free()
+
+
+def _same_on_every_rank(comm: Any, mpi: Any, name: str, value: int) -> None:
+    """Raise, on every rank, when ``value`` (a setting that decides which collective runs) differs across
+    ranks: ranks that disagree would wait for each other's messages for ever."""
+    low, high = comm.allreduce(value, op=mpi.MIN), comm.allreduce(value, op=mpi.MAX)
+    if low != high:
+        raise ValueError(f"tensorflux.distribute: {name} must be the same on every rank (pass it with "
+                         f"`mpiexec -x {name}`), got values from {low} to {high}; this rank has {value}")
 
 
 def comm() -> Any:
@@ -93,9 +113,15 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
     if type(a) is not np.ndarray:
         a = np.asarray(a)
     dtype = a.dtype
+    donated = in_place and a.flags.c_contiguous and a.flags.writeable
+    if a.nbytes >= _state["ring_bytes"] and dtype in _RING_DTYPES:
+        out = a if donated else _recycled_buffer(a.shape, dtype)
+        _ring(a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1), out.reshape(-1),
+              average, n)
+        return [out]
     # Floats are prescaled; integers are summed and floor-divided afterwards (a prescale would round each term).
     scale = dtype.type(1.0 / n) if average and dtype.kind in "fc" else None
-    if in_place and a.flags.c_contiguous and a.flags.writeable:
+    if donated:
         # A donated input needs no output buffer at all.
         if scale is not None:
             np.multiply(a, scale, out=a)
@@ -115,13 +141,22 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
     return [out]
 
 
+def _ring(src: np.ndarray, out: np.ndarray, average: bool, n: int) -> None:
+    """``ring_allreduce`` of 1-d ``src`` into ``out``, with a recycled scratch chunk."""
+    scratch = _recycled_buffer((chunk_width(src.size, n),), src.dtype)
+    ring_allreduce(_state["ring"], _state["rank"], n, src, out, scratch, average)
+
+
 def _allreduce_fused(arrays: list, average: bool, n: int, c: Any, mpi: Any) -> list:
     """Tensor fusion: one contiguous buffer and one Allreduce for the whole bucket, so per-message latency
     is paid once per bucket instead of once per gradient."""
     dtype = arrays[0].dtype
-    scale = dtype.type(1.0 / n) if average and dtype.kind in "fc" else None
     sizes = [a.size for a in arrays]
-    buf = _recycled_buffer((sum(sizes),), dtype)
+    total = sum(sizes)
+    by_ring = total * dtype.itemsize >= _state["ring_bytes"] and dtype in _RING_DTYPES
+    # MPI_Allreduce of floats: prescaled while packing. The ring divides once, at the end, on its own chunk.
+    scale = dtype.type(1.0 / n) if average and dtype.kind in "fc" and not by_ring else None
+    buf = _recycled_buffer((total,), dtype)
     offset = 0
     for a, s in zip(arrays, sizes):
         part = buf[offset:offset + s].reshape(a.shape)
@@ -130,9 +165,12 @@ def _allreduce_fused(arrays: list, average: bool, n: int, c: Any, mpi: Any) -> l
         else:
             np.multiply(a, scale, out=part)
         offset += s
-    c.Allreduce(mpi.IN_PLACE, buf, op=mpi.SUM)
-    if average and scale is None:
-        np.floor_divide(buf, n, out=buf)
+    if by_ring:
+        _ring(buf, buf, average, n)
+    else:
+        c.Allreduce(mpi.IN_PLACE, buf, op=mpi.SUM)
+        if average and scale is None:
+            np.floor_divide(buf, n, out=buf)
     outs, offset = [], 0
     for a, s in zip(arrays, sizes):
         # Views of the one buffer: while any of them is held, the buffer is not reused (see _recycled_buffer).
@@ -186,17 +224,20 @@ def _recycled_buffer(shape: tuple, dtype: np.dtype) -> np.ndarray:
 # Whole huge pages for large outputs: through Open MPI's shared-memory transport (CMA copies between the
 # ranks) a 16 MB Allreduce into 4 KiB pages took 7-8 ms and into huge pages about 4. numpy advises huge
 # pages for its large arrays too, but only whole 2 MiB pages inside the block get them, and where glibc
-# places the block varies: with np.empty buffers the op's MPI call ran 20-35% slower than a raw one.
+# places the block varies: with np.empty buffers the op's MPI call ran 20-35% slower than a raw one. From
+# 512 KiB on a buffer is worth a whole huge page even half empty: in a VM every 4 KiB page the peer's CMA copy
+# walks costs about 0.2 us, and a 1 MB ring allreduce took 92 us out of huge pages against 118 out of small.
 _HUGE = 2 << 20
+_HUGE_FROM = 512 << 10
 _MADV_HUGEPAGE = getattr(mmap, "MADV_HUGEPAGE", None)
 
 
 def _huge_page_array(shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """An uninitialized array; from 2 MiB on, in a private mapping of whole huge pages (Linux) that is
+    """An uninitialized array; from 512 KiB on, in a private mapping of whole huge pages (Linux) that is
     unmapped when the array and its views are gone."""
     count = int(np.prod(shape, dtype=np.int64))
     nbytes = count * dtype.itemsize
-    if nbytes < _HUGE or _MADV_HUGEPAGE is None:
+    if nbytes < _HUGE_FROM or _MADV_HUGEPAGE is None:
         return np.empty(shape, dtype)
     length = -(-nbytes // _HUGE) * _HUGE
     # One huge page more, to start at a 2 MiB boundary wherever the kernel placed the mapping.
