@@ -104,7 +104,8 @@ def is_chief() -> bool:
 
 # -- host-side collectives (used by the cpu kernels and by benchmarks) ------------------------------
 def allreduce_arrays(arrays: list, average: bool = True, in_place: bool = False) -> list:
-    """Sum or average numpy arrays of one dtype across ranks, with one Allreduce over a fused buffer.
+    """Sum or average numpy arrays of one dtype across ranks, with one collective over a fused buffer: an MPI
+    Allreduce, or from ``TENSORFLUX_ALLREDUCE_RING_BYTES`` (8 MiB) a ring allreduce over MPI point-to-point.
 
     With ``in_place`` a single C-contiguous writeable array is reduced into itself.
 

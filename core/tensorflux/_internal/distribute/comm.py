@@ -87,9 +87,10 @@ def local_rank() -> int:
 
 
 def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> list:
-    """Sum (or average) equally-typed arrays across ranks with one MPI Allreduce over a fused buffer.
+    """Sum (or average) equally-typed arrays across ranks with one collective over a fused buffer.
 
-    ``in_place`` lets a single array be reduced into itself (a donated kernel input). A float average is
+    ``in_place`` lets a single array be reduced into itself (a donated kernel input). From ``ring_bytes``
+    on, the ring (``ring.py``) reduces and averages. Below, one MPI Allreduce does; a float average is then
     the sum over ranks of ``x/size``, scaled on the way into the buffer that is then reduced in place (as
     Horovod's prescale): that pass replaces the copy a two-buffer Allreduce makes, where a division after
     the reduction would be a pass of its own (a quarter of a 1 MB Allreduce).
