@@ -8,10 +8,11 @@ over all ranks; n-1 allgather steps then pass the owned chunks round. Every rank
 Why not MPI_Allreduce for large buffers: for two ranks Open MPI picks the same halving-and-doubling exchange,
 but it first copies the send buffer into the receive buffer and reduces through a temporary of its own, so
 a large buffer streams through memory more times than the ring's, which reads the input where it lies and
-adds straight into the output. In `benchmarks/allreduce.py` (2 ranks, one host) the ring took 0.82-0.89x
-MPI_Allreduce's time at 16 MB and 0.71-0.80x at 64 MB; at 8 MB the two were even, and at 2-4 MB, where the
-copy is cheap and the ring's Python steps are not, MPI_Allreduce was faster. Hence the default threshold
-of 8 MB (``TENSORFLUX_ALLREDUCE_RING_BYTES``).
+adds straight into the output. In `benchmarks/allreduce.py` (2 ranks, one host) the op summed at
+1.15-1.62x mpi4py's speed through the ring at 8 MB, 1.16-1.40x at 16 MB and 1.35-1.37x at 64 MB,
+against 0.93-0.99x through MPI_Allreduce. At 1-4 MB, where the copy is cheap and the ring's Python steps
+are not, MPI_Allreduce was faster (0.88-0.93x against 0.77-0.92x). Hence the default threshold of 8 MB
+(``TENSORFLUX_ALLREDUCE_RING_BYTES``).
 
 Each chunk is summed by one rank and copied to the others, so every rank holds the same bits, as data-parallel
 replicas must.
