@@ -13,10 +13,15 @@ from tensorflux._internal import config
 RING_VAR = "TENSORFLUX_ALLREDUCE_RING_BYTES"
 
 
+# Open MPI's transports: shared memory between ranks on one host, and TCP, which carries the messages
+# between hosts (forced here on one host, with the shared-memory transport left out).
+TRANSPORTS = {"shared-memory": {}, "tcp": {"OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "tcp,self"}}
+
+
 @pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
-@pytest.mark.parametrize("ranks", [2, 4])
-def test_the_ring_sums_and_averages_as_mpi_allreduce_does_and_every_rank_holds_the_same_bits(ranks):
-    results = _results(_launch(ranks, *_worker("ring"), env={RING_VAR: "0"}), ranks)
+@pytest.mark.parametrize(("ranks", "transport"), [(2, "shared-memory"), (4, "shared-memory"), (2, "tcp")])
+def test_the_ring_sums_and_averages_as_mpi_allreduce_does_and_every_rank_holds_the_same_bits(ranks, transport):
+    results = _results(_launch(ranks, *_worker("ring"), env={RING_VAR: "0", **TRANSPORTS[transport]}), ranks)
     assert all(r["ring_bytes"] == 0 for r in results), "the worker must have sent every buffer through the ring"
     for r in results:
         assert r["wrong"] == [], f"rank {r['rank']}:\n" + "\n".join(r["wrong"])
