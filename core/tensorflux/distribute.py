@@ -29,16 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from ._internal.distribute import comm as _comm
+from ._internal.distribute import background as _background, comm as _comm
 from ._internal.graph import Operation, Tensor, control_dependencies, get_default_graph, name_scope
-from ._internal.op_builder import apply_op, convert_to_tensor
+from ._internal.op_builder import apply_op, convert_to_tensor, make_constant
 from ._internal.ops.state_ops import group
 from ._internal.training.hooks import SessionRunHook
 from ._internal.training.optimizer import Optimizer
 from ._internal.variables import Variable, global_variables
 
 __all__ = [
-    "BroadcastGlobalVariablesHook", "DistributedOptimizer", "allreduce", "allreduce_arrays", "broadcast",
+    "BroadcastGlobalVariablesHook", "DistributedOptimizer", "allreduce", "allreduce_arrays", "allreduce_arrays_finish",
+    "allreduce_arrays_start", "broadcast",
     "broadcast_arrays", "broadcast_global_variables", "data_parallel", "init", "is_chief", "local_rank", "rank", "shard",
     "shard_dataset", "size",
 ]
@@ -117,6 +118,30 @@ def allreduce_arrays(arrays: list, average: bool = True, in_place: bool = False)
     """
     # Straight through (the dtype check is comm's): this is the kernel's path, between two large transfers.
     return _comm.allreduce_arrays(arrays, average, in_place)
+
+
+def allreduce_arrays_start(arrays: list, average: bool = True, in_place: bool = False) -> int:
+    """Begin ``allreduce_arrays`` on the background communication thread and return its handle at once.
+
+    The arrays are packed before this returns, so the caller may change or drop them. Collectives started
+    this way run in the order of the calls, which must be the same on every rank.
+
+    Example:
+        >>> import numpy as np, tensorflux as tf
+        >>> tf.distribute.init()
+        >>> handle = tf.distribute.allreduce_arrays_start([np.ones(2)])
+        >>> [a.tolist() for a in tf.distribute.allreduce_arrays_finish(handle)]
+        [[1.0, 1.0]]
+    """
+    return _background.start(arrays, average, in_place)
+
+
+def allreduce_arrays_finish(handle: int) -> list:
+    """Wait for the allreduce ``allreduce_arrays_start`` returned ``handle`` for, and return its arrays.
+
+    Example: ``outs = tf.distribute.allreduce_arrays_finish(tf.distribute.allreduce_arrays_start([grad]))``.
+    """
+    return _background.finish(handle)
 
 
 def broadcast_arrays(arrays: list, root_rank: int = 0) -> list:
@@ -208,13 +233,35 @@ def _chained(buckets: list[list], make: Any) -> list:
     return results
 
 
+def _overlapped(buckets: list[list]) -> list:
+    """One ``MpiAllreduceStart`` per bucket, each taking the previous one's handle as its first input, then
+    one ``MpiAllreduceFinish`` per bucket.
+
+    The handle chain fixes the order in which every rank queues its buckets. Being the first input, it also
+    makes a plan (which reaches an op's inputs in order) reach the previous bucket's Start before this
+    bucket's gradients: each Start runs as soon as its own gradients exist, and the backward pass goes on
+    while the background thread reduces them. The Finishes run where the updates need them.
+    """
+    handle = make_constant(np.int64(0), name="allreduce_order")
+    started = []
+    for bucket in buckets:
+        tensors = [convert_to_tensor(g) for g, _ in bucket]
+        [handle] = apply_op("MpiAllreduceStart", handle, tensors, average=True, name="MpiAllreduceStart")
+        started.append((handle, tensors))
+    return [apply_op("MpiAllreduceFinish", h, T=[t.dtype for t in ts], output_shapes=[t.shape for t in ts],
+                     name="MpiAllreduceFinish") for h, ts in started]
+
+
 class DistributedOptimizer(Optimizer):
     """Wrap an optimizer so that its gradients are averaged across ranks before they are applied.
 
-    Gradients are packed, by dtype and in variable order, into buckets of at most ``fusion_bytes``;
-    each bucket is one ``MpiAllreduce`` (Horovod's tensor fusion). Every rank must build the same
-    graph. With each rank training on its own shard, a step with per-rank batch ``b`` on ``n`` ranks is
-    a step of the wrapped optimizer on a batch of ``n * b``.
+    Gradients are packed, by dtype, into buckets of at most ``fusion_bytes`` (Horovod's tensor fusion).
+    With ``overlap`` (the default) the buckets follow the order in which the backward pass makes the
+    gradients, and each is reduced on a background thread from the moment its gradients exist, while the
+    backward pass goes on (``MpiAllreduceStart``/``MpiAllreduceFinish``). Without it, each bucket is one
+    ``MpiAllreduce`` in variable order, after the whole backward pass. Every rank must build the same graph.
+    With each rank training on its own shard, a step with per-rank batch ``b`` on ``n`` ranks is a step of
+    the wrapped optimizer on a batch of ``n * b``.
 
     Example:
         >>> import tensorflux as tf
@@ -222,10 +269,11 @@ class DistributedOptimizer(Optimizer):
         >>> w = tf.Variable([1.0, 2.0])
         >>> opt = tf.distribute.DistributedOptimizer(tf.train.AdamOptimizer(0.1), fusion_bytes=1 << 20)
         >>> [g.op.type for g, _ in opt.compute_gradients(tf.reduce_sum(w * w), var_list=[w])]
-        ['MpiAllreduce']
+        ['MpiAllreduceFinish']
     """
 
-    def __init__(self, optimizer: Optimizer, fusion_bytes: int = 64 << 20, name: str | None = None) -> None:
+    def __init__(self, optimizer: Optimizer, fusion_bytes: int = 64 << 20, name: str | None = None,
+                 overlap: bool = True) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"DistributedOptimizer wraps a tf.train.Optimizer, got {type(optimizer).__name__} "
                             f"{optimizer!r}")
@@ -234,6 +282,7 @@ class DistributedOptimizer(Optimizer):
         super().__init__(use_locking=False, name=name or f"Distributed{optimizer.get_name()}")
         self._optimizer = optimizer
         self._fusion_bytes = int(fusion_bytes)
+        self._overlap = bool(overlap)
         _comm.init()
 
     def compute_gradients(self, loss: Any, var_list: Any = None, gate_gradients: int = Optimizer.GATE_OP,
@@ -256,8 +305,14 @@ class DistributedOptimizer(Optimizer):
             return pairs
         averaged = list(pairs)
         with name_scope(f"{self.get_name()}_Allreduce"):
-            buckets = _buckets(present, self._fusion_bytes)
-            outs = _chained(buckets, lambda b: allreduce([g for g, _ in b], average=True))
+            if self._overlap:
+                # Backprop makes the gradients in about the order it creates their ops: the last layer's first.
+                ready = sorted(((convert_to_tensor(g), i) for g, i in present), key=lambda item: item[0].op._id)
+                buckets = _buckets(ready, self._fusion_bytes)
+                outs = _overlapped(buckets)
+            else:
+                buckets = _buckets(present, self._fusion_bytes)
+                outs = _chained(buckets, lambda b: allreduce([g for g, _ in b], average=True))
         for bucket, reduced in zip(buckets, outs):
             for (_, i), r in zip(bucket, reduced):
                 averaged[i] = (r, pairs[i][1])

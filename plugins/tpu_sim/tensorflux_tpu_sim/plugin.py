@@ -9,7 +9,7 @@ TENSORFLUX_CONTRACT = "1.0"
 # Left to the cpu: core's fused ops (the compiler fuses instead), and host work a TPU hands back to its host
 # (Python calls, MPI, input pipelines), as TF's outside compilation does.
 SKIPPED = ("_FusedConv2D", "_FusedMaxPoolGrad", "_MatMulApplyAdam", "PyFunc", "PyFuncStateless", "MpiAllreduce",
-           "MpiBroadcast", "IteratorGetNext", "MakeIterator")
+           "MpiAllreduceStart", "MpiAllreduceFinish", "MpiBroadcast", "IteratorGetNext", "MakeIterator")
 # A TPU computes float32 (bfloat16 operands on the MXU) and stores bfloat16; it has no float64 or float16, so
 # ops at those dtypes stay on the cpu.
 DTYPES = ("float32", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")

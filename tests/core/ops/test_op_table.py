@@ -52,6 +52,9 @@ def test_every_op_a_kernel_computes_has_a_table_entry():
     # Functional control flow (tf.cond, tf.while_loop, tf.map_fn): they run traced user functions, so their values
     # are those functions'; tested against TF in tests/core/test_control_flow.py and test_functional_ops.py.
     plumbing |= {"If", "While", "WhileGrad", "Scan"}
+    # The split allreduce: a handle in between, and its values are MpiAllreduce's; tested across real MPI ranks in
+    # tests/core/distribute/test_background.py.
+    plumbing |= {"MpiAllreduceStart", "MpiAllreduceFinish"}
     # TF's TensorList and Optional ops, the state of control flow imported from TF: tested against TF in
     # tests/core/serialization/test_control_flow_interop.py.
     from tensorflux._internal.ops.variant_ops import VARIANT_OPS

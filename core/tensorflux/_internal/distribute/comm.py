@@ -21,8 +21,8 @@ from .ring import chunk_width, ring_allreduce
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK")
 _LOCAL_RANK_VARS = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
 
-_state: dict[str, Any] = {"comm": None, "initialized": False, "local_rank": 0, "mpi": None, "rank": 0,
-                          "ring": None, "ring_bytes": 0, "size": 1}
+_state: dict[str, Any] = {"bg_comm": None, "bg_ring": None, "comm": None, "initialized": False, "local_rank": 0,
+                          "mpi": None, "rank": 0, "ring": None, "ring_bytes": 0, "size": 1, "threads": False}
 
 # The dtypes the ring reduces (numpy's addition is MPI_SUM's on these); any other goes through MPI_Allreduce.
 _RING_DTYPES = frozenset(np.dtype(t) for t in ("float32", "float64", "int32", "int64"))
@@ -50,9 +50,11 @@ def init() -> None:
     ring_bytes = config.allreduce_ring_bytes()
     _same_on_every_rank(comm, MPI, "TENSORFLUX_ALLREDUCE_RING_BYTES", ring_bytes)
     # The size is fixed for the job: read once here, not on every collective. The ring gets a communicator
-    # of its own, so its point-to-point messages never meet the user's.
-    _state.update(comm=comm, initialized=True, local_rank=local.Get_rank(), mpi=MPI, rank=comm.Get_rank(),
-                  ring=comm.Dup(), ring_bytes=ring_bytes, size=comm.Get_size())
+    # of its own, so its point-to-point messages never meet the user's; so do the collectives of the
+    # background thread (background.py), whose order against the caller's differs from rank to rank.
+    _state.update(bg_comm=comm.Dup(), bg_ring=comm.Dup(), comm=comm, initialized=True, local_rank=local.Get_rank(),
+                  mpi=MPI, rank=comm.Get_rank(), ring=comm.Dup(), ring_bytes=ring_bytes, size=comm.Get_size(),
+                  threads=MPI.Query_thread() >= MPI.THREAD_MULTIPLE)
     local.Free()
 
 
@@ -79,6 +81,12 @@ def rank() -> int:
 def size() -> int:
     c = comm()
     return 1 if c is None else c.Get_size()
+
+
+def threads_supported() -> bool:
+    """Whether MPI was initialized with MPI_THREAD_MULTIPLE, so a background thread may run collectives."""
+    comm()
+    return _state["threads"]
 
 
 def local_rank() -> int:
@@ -151,33 +159,78 @@ def _ring(src: np.ndarray, out: np.ndarray, average: bool, n: int) -> None:
 def _allreduce_fused(arrays: list, average: bool, n: int, c: Any, mpi: Any) -> list:
     """Tensor fusion: one contiguous buffer and one Allreduce for the whole bucket, so per-message latency
     is paid once per bucket instead of once per gradient."""
+    return reduce_packed(pack(arrays, average))
+
+
+class Packed:
+    """A bucket packed for an in-place collective: its buffer, the outputs (views of it, or the donated
+    array itself) and how the average is to be taken."""
+
+    __slots__ = ("average", "buf", "by_ring", "outs", "prescaled")
+
+    def __init__(self, buf: np.ndarray, outs: list, average: bool, by_ring: bool, prescaled: bool) -> None:
+        self.buf, self.outs, self.average, self.by_ring, self.prescaled = buf, outs, average, by_ring, prescaled
+
+
+def pack(arrays: list, average: bool, in_place: bool = False) -> Packed:
+    """Copy ``arrays`` (one dtype) into one recycled buffer for ``reduce_packed``; with ``in_place`` a single
+    C-contiguous writeable array is its own buffer. Floats bound for MPI_Allreduce are scaled by 1/size on the
+    way in (the ring scales its own chunk at the end). After this the caller may change or drop ``arrays``.
+
+    Example (a world of one, where the reduction leaves the values as they are):
+        >>> import numpy as np
+        >>> from tensorflux._internal.distribute import comm
+        >>> comm.init()
+        >>> [o.tolist() for o in reduce_packed(pack([np.ones(2), np.zeros((1, 1))], average=True))]
+        [[1.0, 1.0], [[0.0]]]
+    """
+    if not _state["initialized"]:
+        comm()  # raises, naming init()
+    arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
     dtype = arrays[0].dtype
-    sizes = [a.size for a in arrays]
-    total = sum(sizes)
-    by_ring = total * dtype.itemsize >= _state["ring_bytes"] and dtype in _RING_DTYPES
+    if any(a.dtype != dtype for a in arrays):
+        raise TypeError(f"allreduce_arrays: all arrays of one fused buffer must share a dtype, got "
+                        f"{sorted({str(a.dtype) for a in arrays})}")
+    n = _state["size"]
+    total = sum(a.size for a in arrays)
+    by_ring = n > 1 and total * dtype.itemsize >= _state["ring_bytes"] and dtype in _RING_DTYPES
     # MPI_Allreduce of floats: prescaled while packing. The ring divides once, at the end, on its own chunk.
-    scale = dtype.type(1.0 / n) if average and dtype.kind in "fc" and not by_ring else None
+    scale = dtype.type(1.0 / n) if n > 1 and average and dtype.kind in "fc" and not by_ring else None
+    if in_place and len(arrays) == 1 and arrays[0].flags.c_contiguous and arrays[0].flags.writeable:
+        a = arrays[0]
+        if scale is not None:
+            np.multiply(a, scale, out=a)
+        return Packed(a.reshape(-1), [a], average, by_ring, scale is not None)
     buf = _recycled_buffer((total,), dtype)
-    offset = 0
-    for a, s in zip(arrays, sizes):
-        part = buf[offset:offset + s].reshape(a.shape)
+    outs, offset = [], 0
+    for a in arrays:
+        # Views of the one buffer: while any of them is held, the buffer is not reused (see _recycled_buffer).
+        part = buf[offset:offset + a.size].reshape(a.shape)
         if scale is None:
             np.copyto(part, a)
         else:
             np.multiply(a, scale, out=part)
-        offset += s
-    if by_ring:
-        _ring(buf, buf, average, n)
-    else:
-        c.Allreduce(mpi.IN_PLACE, buf, op=mpi.SUM)
-        if average and scale is None:
-            np.floor_divide(buf, n, out=buf)
-    outs, offset = [], 0
-    for a, s in zip(arrays, sizes):
-        # Views of the one buffer: while any of them is held, the buffer is not reused (see _recycled_buffer).
-        outs.append(buf[offset:offset + s].reshape(a.shape))
-        offset += s
-    return outs
+        outs.append(part)
+        offset += a.size
+    return Packed(buf, outs, average, by_ring, scale is not None)
+
+
+def reduce_packed(packed: Packed, background: bool = False) -> list:
+    """Reduce a ``pack``'d buffer in place across ranks and return its outputs; ``background`` uses the
+    communicators of the background thread (see background.py)."""
+    n = _state["size"]
+    if n > 1:
+        buf = packed.buf
+        if packed.by_ring:
+            scratch = _recycled_buffer((chunk_width(buf.size, n),), buf.dtype)
+            ring_allreduce(_state["bg_ring" if background else "ring"], _state["rank"], n, buf, buf, scratch,
+                           packed.average)
+        else:
+            mpi = _state["mpi"]
+            _state["bg_comm" if background else "comm"].Allreduce(mpi.IN_PLACE, buf, op=mpi.SUM)
+            if packed.average and not packed.prescaled:
+                np.floor_divide(buf, n, out=buf)  # an integer average: the floor of the sum over n
+    return packed.outs
 
 
 # Output buffers by (shape, dtype), in the order made. A fresh buffer costs its page faults on first

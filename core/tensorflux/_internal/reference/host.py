@@ -10,7 +10,7 @@ import numpy as np
 from ..checkpoint.kernels import checkpoint_kernels
 from ..control_flow_kernels import control_flow_kernels
 from ..data.kernels import dataset_kernels
-from ..distribute import comm
+from ..distribute import background, comm
 from ..host_adapter import host_kernel as host_kernel
 from ..script_kernels import script_kernels
 from ..summary.encode import (
@@ -39,6 +39,14 @@ def _allreduce(*tensors: Any, average: bool) -> tuple:
     return tuple(comm.allreduce_arrays(list(tensors), average=average))
 
 
+def _allreduce_start(after: Any, *tensors: Any, average: bool) -> np.ndarray:
+    return np.array(background.start(list(tensors), average), np.int64)
+
+
+def _allreduce_finish(handle: Any) -> tuple:
+    return tuple(background.finish(int(handle)))
+
+
 def _broadcast(*tensors: Any, root_rank: int) -> tuple:
     return tuple(comm.broadcast_arrays(list(tensors), root=root_rank))
 
@@ -47,8 +55,8 @@ def _host_work() -> dict[str, Callable]:
     return {
         "ScalarSummary": scalar_summary, "HistogramSummary": histogram_summary, "ImageSummary": _image,
         "AudioSummaryV2": _audio, "TensorSummaryV2": _tensor, "MergeSummary": merge_summary, "MpiAllreduce": _allreduce,
-        "MpiBroadcast": _broadcast, **dataset_kernels(), **script_kernels(), **control_flow_kernels(),
-        **checkpoint_kernels(),
+        "MpiAllreduceStart": _allreduce_start, "MpiAllreduceFinish": _allreduce_finish, "MpiBroadcast": _broadcast,
+        **dataset_kernels(), **script_kernels(), **control_flow_kernels(), **checkpoint_kernels(),
     }
 
 
