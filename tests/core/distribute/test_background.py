@@ -60,10 +60,12 @@ def test_finishing_a_handle_never_started_names_it():
         tf.distribute.allreduce_arrays_finish(handle)
 
 
-def test_a_bucket_of_mixed_dtypes_is_refused_when_started():
+def test_a_bucket_of_mixed_dtypes_or_of_nothing_is_refused_when_started():
     tf.distribute.init()
-    with pytest.raises(TypeError, match="must share a dtype"):
+    with pytest.raises(TypeError, match="must share a dtype, got \\['float32', 'int64'\\]"):
         tf.distribute.allreduce_arrays_start([np.ones(2, np.float32), np.ones(2, np.int64)])
+    with pytest.raises(ValueError, match="allreduce needs at least one array, got none"):
+        tf.distribute.allreduce_arrays_start([])
 
 
 def test_started_allreduces_never_finished_do_not_pile_up():

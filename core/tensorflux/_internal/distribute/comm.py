@@ -115,9 +115,11 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
         return [np.array(a, copy=True) for a in arrays]
     # The path of one array is kept short: after a large Allreduce the caches hold none of this code or its
     # data, and every step here then costs microseconds, a tenth of a 4 MB Allreduce in all.
-    c, mpi = _state["comm"], _state["mpi"]
     if len(arrays) != 1:
-        return _allreduce_fused([np.asarray(a) for a in arrays], average, n, c, mpi)
+        # Tensor fusion: one contiguous buffer and one collective for the whole bucket, so per-message latency
+        # is paid once per bucket instead of once per gradient.
+        return reduce_packed(pack(arrays, average))
+    c, mpi = _state["comm"], _state["mpi"]
     a = arrays[0]
     if type(a) is not np.ndarray:
         a = np.asarray(a)
@@ -156,12 +158,6 @@ def _ring(src: np.ndarray, out: np.ndarray, average: bool, n: int) -> None:
     ring_allreduce(_state["ring"], _state["rank"], n, src, out, scratch, average)
 
 
-def _allreduce_fused(arrays: list, average: bool, n: int, c: Any, mpi: Any) -> list:
-    """Tensor fusion: one contiguous buffer and one Allreduce for the whole bucket, so per-message latency
-    is paid once per bucket instead of once per gradient."""
-    return reduce_packed(pack(arrays, average))
-
-
 class Packed:
     """A bucket packed for an in-place collective: its buffer, the outputs (views of it, or the donated
     array itself) and how the average is to be taken."""
@@ -186,6 +182,8 @@ def pack(arrays: list, average: bool, in_place: bool = False) -> Packed:
     """
     if not _state["initialized"]:
         comm()  # raises, naming init()
+    if not len(arrays):
+        raise ValueError("allreduce needs at least one array, got none")
     arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
     dtype = arrays[0].dtype
     if any(a.dtype != dtype for a in arrays):
@@ -194,7 +192,7 @@ def pack(arrays: list, average: bool, in_place: bool = False) -> Packed:
     n = _state["size"]
     total = sum(a.size for a in arrays)
     by_ring = n > 1 and total * dtype.itemsize >= _state["ring_bytes"] and dtype in _RING_DTYPES
-    # MPI_Allreduce of floats: prescaled while packing. The ring divides once, at the end, on its own chunk.
+    # MPI_Allreduce of floats: prescaled while packing. The ring scales once, at the end, its own chunk.
     scale = dtype.type(1.0 / n) if n > 1 and average and dtype.kind in "fc" and not by_ring else None
     if in_place and len(arrays) == 1 and arrays[0].flags.c_contiguous and arrays[0].flags.writeable:
         a = arrays[0]
