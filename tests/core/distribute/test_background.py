@@ -12,14 +12,15 @@ from tensorflux._internal.distribute import background
 from tensorflux._internal.executor import compile_plan
 
 
-def _mlp_train_op(overlap: bool):
+def _mlp_train_op(overlap: bool, fusion_bytes: int = 16):
     x = tf.placeholder(tf.float32, [None, 4])
     h = x
     for i, (a, b) in enumerate([(4, 8), (8, 8), (8, 1)]):
         h = tf.matmul(h, tf.Variable(tf.ones([a, b])), name=f"layer{i}")
         h = tf.nn.relu(h) if i < 2 else h
-    # One bucket per layer: each weight matrix is more than 16 bytes.
-    opt = tf.distribute.DistributedOptimizer(tf.train.GradientDescentOptimizer(0.1), fusion_bytes=16, overlap=overlap)
+    # fusion_bytes=16: one bucket per layer, as each weight matrix is more than 16 bytes.
+    opt = tf.distribute.DistributedOptimizer(tf.train.GradientDescentOptimizer(0.1), fusion_bytes=fusion_bytes,
+                                             overlap=overlap)
     return x, opt.minimize(tf.reduce_sum(h))
 
 
@@ -40,14 +41,17 @@ def test_each_bucket_starts_as_soon_as_backprop_has_made_it_and_finishes_where_a
     assert min(finishes) > max(starts), names
 
 
-def test_without_overlap_each_bucket_is_one_allreduce_after_the_backward_pass():
+@pytest.mark.parametrize(("overlap", "fusion_bytes", "buckets"), [(False, 16, 3), (True, 1 << 20, 1)])
+def test_without_overlap_or_with_one_bucket_each_bucket_is_one_allreduce_after_the_backward_pass(
+        overlap, fusion_bytes, buckets):
+    # One bucket has nothing after it to overlap: the thread would only cost its handoff.
     tf.distribute.init()
     with tf.Graph().as_default():
-        x, train = _mlp_train_op(overlap=False)
+        x, train = _mlp_train_op(overlap=overlap, fusion_bytes=fusion_bytes)
         with tf.Session() as sess:
             plan = compile_plan(sess._state, [train], [x])
     types = [op.type for op in plan.step_ops]
-    assert types.count("MpiAllreduce") == 3 and "MpiAllreduceStart" not in types
+    assert types.count("MpiAllreduce") == buckets and "MpiAllreduceStart" not in types
 
 
 def test_finishing_a_handle_never_started_names_it():
