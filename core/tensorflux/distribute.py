@@ -259,9 +259,9 @@ class DistributedOptimizer(Optimizer):
     With ``overlap`` (the default) the buckets follow the order in which the backward pass makes the
     gradients, and when there are several, each is reduced on a background thread from the moment its
     gradients exist, while the backward pass goes on (``MpiAllreduceStart``/``MpiAllreduceFinish``).
-    Otherwise each bucket is one ``MpiAllreduce``, after the whole backward pass. Every rank must build the same graph.
-    With each rank training on its own shard, a step with per-rank batch ``b`` on ``n`` ranks is a step of
-    the wrapped optimizer on a batch of ``n * b``.
+    Otherwise each bucket is one ``MpiAllreduce``, after the whole backward pass. Every rank must build the
+    same graph. With each rank training on its own shard, a step with per-rank batch ``b`` on ``n`` ranks is
+    a step of the wrapped optimizer on a batch of ``n * b``.
 
     Example:
         >>> import tensorflux as tf
