@@ -103,32 +103,27 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
     Horovod's prescale): that pass replaces the copy a two-buffer Allreduce makes, where a division after
     the reduction would be a pass of its own (a quarter of a 1 MB Allreduce).
     """
-    if not _state["initialized"]:
-        comm()  # raises, naming init()
-    if len(arrays) != 1:
-        dtypes = {np.asarray(a).dtype for a in arrays}
-        if len(dtypes) > 1:
-            raise TypeError(f"allreduce_arrays: all arrays of one fused buffer must share a dtype, got "
-                            f"{sorted(map(str, dtypes))}")
-    n = _state["size"]
-    if n == 1:
-        return [np.array(a, copy=True) for a in arrays]
-    # The path of one array is kept short: after a large Allreduce the caches hold none of this code or its
-    # data, and every step here then costs microseconds, a tenth of a 4 MB Allreduce in all.
     if len(arrays) != 1:
         # Tensor fusion: one contiguous buffer and one collective for the whole bucket, so per-message latency
-        # is paid once per bucket instead of once per gradient.
+        # is paid once per bucket instead of once per gradient. pack checks the dtypes, in a world of one too.
         return reduce_packed(pack(arrays, average))
+    if not _state["initialized"]:
+        comm()  # raises, naming init()
+    n = _state["size"]
+    if n == 1:
+        return [np.array(arrays[0], copy=True)]
+    # The path of one array is kept short: after a large Allreduce the caches hold none of this code or its
+    # data, and every step here then costs microseconds, a tenth of a 4 MB Allreduce in all.
     c, mpi = _state["comm"], _state["mpi"]
     a = arrays[0]
     if type(a) is not np.ndarray:
         a = np.asarray(a)
     dtype = a.dtype
     donated = in_place and a.flags.c_contiguous and a.flags.writeable
-    if a.nbytes >= _state["ring_bytes"] and dtype in _RING_DTYPES:
+    if _by_ring(a.nbytes, dtype):
         out = a if donated else _recycled_buffer(a.shape, dtype)
         _ring(a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1), out.reshape(-1),
-              average, n)
+              average, _state["ring"])
         return [out]
     # Floats are prescaled; integers are summed and floor-divided afterwards (a prescale would round each term).
     scale = dtype.type(1.0 / n) if average and dtype.kind in "fc" else None
@@ -152,10 +147,16 @@ def allreduce_arrays(arrays: list, average: bool, in_place: bool = False) -> lis
     return [out]
 
 
-def _ring(src: np.ndarray, out: np.ndarray, average: bool, n: int) -> None:
-    """``ring_allreduce`` of 1-d ``src`` into ``out``, with a recycled scratch chunk."""
+def _by_ring(nbytes: int, dtype: np.dtype) -> bool:
+    """Whether a buffer of ``nbytes`` goes through the ring rather than MPI_Allreduce (see ring.py)."""
+    return _state["size"] > 1 and nbytes >= _state["ring_bytes"] and dtype in _RING_DTYPES
+
+
+def _ring(src: np.ndarray, out: np.ndarray, average: bool, communicator: Any) -> None:
+    """``ring_allreduce`` of 1-d ``src`` into ``out`` on ``communicator``, with a recycled scratch chunk."""
+    n = _state["size"]
     scratch = _recycled_buffer((chunk_width(src.size, n),), src.dtype)
-    ring_allreduce(_state["ring"], _state["rank"], n, src, out, scratch, average)
+    ring_allreduce(communicator, _state["rank"], n, src, out, scratch, average)
 
 
 class Packed:
@@ -191,7 +192,7 @@ def pack(arrays: list, average: bool, in_place: bool = False) -> Packed:
                         f"{sorted({str(a.dtype) for a in arrays})}")
     n = _state["size"]
     total = sum(a.size for a in arrays)
-    by_ring = n > 1 and total * dtype.itemsize >= _state["ring_bytes"] and dtype in _RING_DTYPES
+    by_ring = _by_ring(total * dtype.itemsize, dtype)
     # MPI_Allreduce of floats: prescaled while packing. The ring scales once, at the end, its own chunk.
     scale = dtype.type(1.0 / n) if n > 1 and average and dtype.kind in "fc" and not by_ring else None
     if in_place and len(arrays) == 1 and arrays[0].flags.c_contiguous and arrays[0].flags.writeable:
@@ -220,9 +221,7 @@ def reduce_packed(packed: Packed, background: bool = False) -> list:
     if n > 1:
         buf = packed.buf
         if packed.by_ring:
-            scratch = _recycled_buffer((chunk_width(buf.size, n),), buf.dtype)
-            ring_allreduce(_state["bg_ring" if background else "ring"], _state["rank"], n, buf, buf, scratch,
-                           packed.average)
+            _ring(buf, buf, packed.average, _state["bg_ring" if background else "ring"])
         else:
             mpi = _state["mpi"]
             _state["bg_comm" if background else "comm"].Allreduce(mpi.IN_PLACE, buf, op=mpi.SUM)
